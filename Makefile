@@ -1,0 +1,48 @@
+# The two commands of the README:
+#   make book   set up .venv, execute every chapter (quick profile) and build _build/html
+#   make test   set up .venv, run the unit tests, execute every chapter with nbmake,
+#               and build the book from those executed notebooks with warnings as errors
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+CI_BOOK := _build/ci
+NOTEBOOKS = $(shell $(PY) -c "import yaml;t=yaml.safe_load(open('_toc.yml'));print(' '.join(c['file']+'.ipynb' for c in t['chapters']))")
+
+.PHONY: setup book test unit notebooks ci-book bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch 2.13.0: on this project's machines a CPU wheel on disk; elsewhere PyPI's default build
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[book,test]"
+	touch $@
+
+book: setup
+	$(VENV)/bin/jupyter-book build . -W --keep-going
+	@echo "book: $(CURDIR)/_build/html/index.html"
+
+test: unit notebooks ci-book
+
+unit: setup
+	$(PY) -m pytest -q -n 2 --durations=15 tests
+
+# Execute each chapter once, in a copy of the book, keeping the outputs there ...
+notebooks: setup
+	rm -rf $(CI_BOOK) && mkdir -p $(CI_BOOK)
+	cp -r _config.yml _toc.yml book $(CI_BOOK)/ && rm -rf $(CI_BOOK)/book/runs
+	cd $(CI_BOOK) && $(CURDIR)/$(PY) -m pytest -p no:cacheprovider --rootdir=. --nbmake --nbmake-kernel=python3 \
+		--nbmake-timeout=900 --overwrite --durations=0 -o addopts="" $(NOTEBOOKS)
+
+# ... and build the book from those executed copies (no second execution), warnings as errors
+ci-book: notebooks
+	sed -i 's/execute_notebooks: force/execute_notebooks: "off"/' $(CI_BOOK)/_config.yml
+	$(VENV)/bin/jupyter-book build $(CI_BOOK) -W --keep-going
+
+bench: setup
+	$(PY) -m benchmarks.train
+	$(PY) -m benchmarks.predict
+
+clean:
+	rm -rf _build book/runs runs

@@ -1,0 +1,96 @@
+"""Figures for the book and for your own runs (matplotlib + seaborn). Each returns its Axes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from bertclf.evaluate import Evaluation
+
+
+def _axes(ax, size=(6, 4)):
+    return ax if ax is not None else plt.subplots(figsize=size)[1]
+
+
+def training_curves(history: list[dict], step_losses: list[float] | None = None, axes=None):
+    """Training loss per step (smoothed) and validation loss/accuracy per epoch."""
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 4))
+    left, right = axes
+    epochs = pd.DataFrame(history)
+    if step_losses:
+        steps = pd.Series(step_losses)
+        per_epoch = len(steps) / len(epochs)
+        x = np.arange(1, len(steps) + 1) / per_epoch
+        left.plot(x, steps, alpha=0.25, color="tab:blue", label="train loss (step)")
+        left.plot(x, steps.rolling(20, min_periods=1).mean(), color="tab:blue", label="train loss (smoothed)")
+    left.plot(epochs["epoch"], epochs["val_loss"], "o-", color="tab:orange", label="validation loss")
+    left.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
+    left.legend()
+    for metric in ("val_accuracy", "val_macro_f1"):
+        right.plot(epochs["epoch"], epochs[metric], "o-", label=metric.replace("val_", "validation "))
+    best = epochs.loc[epochs["val_accuracy"].idxmax()]
+    right.axvline(best["epoch"], color="grey", ls="--", lw=1, label=f"best epoch ({int(best['epoch'])})")
+    right.set(xlabel="epoch", ylabel="score", title="Validation", xticks=epochs["epoch"])
+    right.legend()
+    plt.tight_layout()
+    return axes
+
+
+def confusion_matrix(evaluation: Evaluation, normalize: str | None = "true", ax=None, title: str = ""):
+    """Heatmap of the confusion matrix (rows: true class; normalised per row by default)."""
+    ax = _axes(ax, (5, 4))
+    matrix = evaluation.confusion(normalize=normalize)
+    sns.heatmap(matrix, annot=True, fmt=".2f" if normalize else "d", cmap="Blues", cbar=False, ax=ax)
+    ax.set_title(title or ("Confusion matrix (row-normalised)" if normalize else "Confusion matrix"))
+    return ax
+
+
+def attention_heatmap(attention: np.ndarray, tokens: list[str], ax=None, title: str = "Attention"):
+    """One head's attention weights: row i shows where token i looks."""
+    ax = _axes(ax, (7, 6))
+    sns.heatmap(attention, xticklabels=tokens, yticklabels=tokens, cmap="viridis", square=True, ax=ax)
+    ax.set(xlabel="key (attended to)", ylabel="query", title=title)
+    return ax
+
+
+def length_histogram(lengths: list[int], max_length: int | None = None, ax=None, title: str = "Tokens per text"):
+    """Distribution of token counts, with the truncation limit marked."""
+    ax = _axes(ax)
+    sns.histplot(lengths, bins=40, ax=ax)
+    if max_length:
+        share = np.mean(np.asarray(lengths) > max_length)
+        ax.axvline(max_length, color="red", ls="--", label=f"max_length={max_length} ({share:.1%} truncated)")
+        ax.legend()
+    ax.set(xlabel="tokens", title=title)
+    return ax
+
+
+def reliability_diagram(evaluation: Evaluation, bins: int = 10, ax=None):
+    """Accuracy against confidence per bin; the diagonal is perfect calibration."""
+    ax = _axes(ax, (5, 5))
+    confidence = evaluation.probs.max(axis=1)
+    correct = evaluation.preds == evaluation.labels
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    frame = pd.DataFrame({"bin": which, "confidence": confidence, "correct": correct})
+    table = frame.groupby("bin").agg(confidence=("confidence", "mean"), accuracy=("correct", "mean"), n=("correct", "size"))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", label="perfect calibration")
+    ax.plot(table["confidence"], table["accuracy"], "o-", label="model")
+    ax.set(xlabel="confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1),
+           title=f"Reliability (ECE={evaluation.summary()['ece']:.3f})")
+    ax.legend()
+    return ax
+
+
+def bar_comparison(scores: dict[str, float], ax=None, title: str = "", xlabel: str = "accuracy"):
+    """Horizontal bars comparing named scores (e.g. baseline vs fine-tuned)."""
+    ax = _axes(ax, (6, 0.6 * len(scores) + 1))
+    names, values = list(scores), list(scores.values())
+    sns.barplot(x=values, y=names, ax=ax, orient="h")
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.3f}", va="center")
+    ax.set(xlabel=xlabel, title=title, xlim=(0, max(values) * 1.15))
+    return ax

@@ -1,0 +1,88 @@
+"""The run directory: what a fine-tuning run leaves behind, written atomically.
+
+```
+run_dir/
+  config.json, model.safetensors,   the best model: loads in transformers.pipeline
+  tokenizer.json, tokenizer_config.json
+  bertclf.json                      label names, training config, data, seed, profile, versions
+  history.json                      per-epoch metrics and per-step losses, for the plots
+  metrics.json                      best epoch, validation and test metrics
+  checkpoint.pt                     the last finished epoch: weights, optimizer, RNG (for resume)
+```
+Every file is first written under a temporary name and then renamed over the old one, so a
+run killed at any moment leaves each file either old or new, never half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from bertclf.errors import BertclfError
+
+MODEL_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
+INFO_FILE = "bertclf.json"
+HISTORY_FILE = "history.json"
+METRICS_FILE = "metrics.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+def _temporary(path: Path) -> Path:
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    return Path(name)
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write JSON atomically."""
+    tmp = _temporary(path)
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def save_torch(path: Path, obj: object) -> None:
+    """``torch.save`` atomically."""
+    tmp = _temporary(path)
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_model(run_dir: Path, model, tokenizer) -> None:
+    """Save model and tokenizer into ``run_dir``, each file replaced atomically."""
+    with tempfile.TemporaryDirectory(dir=run_dir, prefix=".model.") as staging:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        for name in sorted(os.listdir(staging)):
+            os.replace(Path(staging, name), run_dir / name)
+
+
+def check_run_dir(run_dir: str | Path) -> Path:
+    """The run directory as a Path, or a clear error if it is missing or incomplete."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise BertclfError(
+            f"run directory {run_dir} does not exist: train one with "
+            f"`bertclf train --dataset tweets --out {run_dir}`"
+        )
+    missing = [f for f in (*MODEL_FILES, INFO_FILE) if not (run_dir / f).is_file()]
+    if missing:
+        hint = (
+            "; it has a checkpoint: finish it with `bertclf train --resume " + str(run_dir) + "`"
+            if (run_dir / CHECKPOINT_FILE).is_file()
+            else "; train into it again"
+        )
+        raise BertclfError(f"run directory {run_dir} is incomplete: missing {', '.join(missing)}{hint}")
+    return run_dir
+
+
+def run_info(run_dir: str | Path) -> dict:
+    """The run's ``bertclf.json``: label names, config, data, seed, profile, versions."""
+    return read_json(check_run_dir(run_dir) / INFO_FILE)

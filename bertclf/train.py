@@ -1,0 +1,343 @@
+"""Fine-tuning, written out as the explicit loop the article describes.
+
+For each epoch: for each length-bucketed batch, forward → cross-entropy → backward → clip
+gradients → AdamW step → learning-rate schedule step (linear warmup, then linear decay);
+after each epoch, evaluate on the validation split, keep the best weights, stop early when
+validation stops improving, and checkpoint so that an interrupted run can resume. Finally,
+score the best weights on the test split.
+
+The loop runs through Hugging Face Accelerate, so the same code uses a GPU with mixed
+precision when one is present, and ``accelerate launch`` / ``torchrun`` spread it over several
+processes, GPUs or machines.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from accelerate import Accelerator
+from datasets import DatasetDict
+from safetensors.torch import load_file
+from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup
+
+from bertclf import data as data_module
+from bertclf import runs
+from bertclf.batching import encode, make_loader
+from bertclf.errors import BertclfError, TrainingDiverged
+from bertclf.evaluate import Evaluation, evaluate_model
+from bertclf.modeling import load_classifier, load_tokenizer, max_positions
+from bertclf.profiles import BUNDLED_MODEL, Profile, get_profile, mixed_precision, pick_device, set_seed, versions
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of one fine-tuning run (the article's defaults where it gives one)."""
+
+    model: str = BUNDLED_MODEL  # Hub id, local directory, or the bundled MiniLM
+    epochs: int = 3
+    learning_rate: float = 2e-5  # the article's "small learning rate"
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    max_length: int = 128  # tokens per text, [CLS] and [SEP] included
+    warmup_ratio: float = 0.1  # share of steps with a linearly rising learning rate
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0  # gradient clipping
+    patience: int = 2  # early stopping: epochs without a better validation score
+    select_by: str = "accuracy"  # or "macro_f1": the validation metric that picks the best epoch
+    bucket: bool = True  # length-bucketed batches (False: plain dynamic padding)
+    seed: int = 0
+    device: str | None = None  # None: cuda if present, else cpu
+
+    @classmethod
+    def from_profile(cls, profile: Profile | None = None, **overrides) -> TrainConfig:
+        """The profile's model and sizes, with ``overrides`` on top (``None`` values ignored)."""
+        p = profile or get_profile()
+        settings = dict(
+            model=p.model, epochs=p.epochs, learning_rate=p.learning_rate,
+            batch_size=p.batch_size, max_length=p.max_length,
+        )
+        settings.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**settings)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length"):
+            if int(getattr(self, name)) < 1:
+                raise BertclfError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if not 0 < self.learning_rate < 1:
+            raise BertclfError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
+        if self.select_by not in ("accuracy", "macro_f1"):
+            raise BertclfError(f"select_by must be 'accuracy' or 'macro_f1', got {self.select_by!r}")
+
+
+@dataclass
+class TrainResult:
+    """What :func:`fit` returns: where the run is, its history and its final scores."""
+
+    run_dir: Path
+    history: list[dict]  # one row per epoch
+    step_losses: list[float]  # training loss of every optimizer step
+    best_epoch: int
+    validation: dict[str, float]
+    test: Evaluation | None = field(default=None, repr=False)
+
+    @property
+    def test_metrics(self) -> dict[str, float]:
+        return self.test.summary() if self.test else {}
+
+
+def fit(
+    dsd: DatasetDict,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    data_info: dict | None = None,
+    resume: bool = False,
+    evaluate_test: bool = True,
+) -> TrainResult:
+    """Fine-tune ``config.model`` on ``dsd`` and write the run directory ``out_dir``.
+
+    Where ``dsd`` came from (``data.source``, or ``data_info`` if given) is recorded so that
+    ``bertclf evaluate`` and :func:`resume` can reload the same splits. With ``resume=True`` training continues from
+    the run's last checkpoint and ends with the same metrics as an uninterrupted run.
+    """
+    config = config or TrainConfig.from_profile()
+    data_info = data_info or data_module.source(dsd)
+    run_dir = Path(out_dir)
+    names = data_module.label_names(dsd)
+    accelerator = Accelerator(
+        cpu=pick_device(config.device).type == "cpu",
+        mixed_precision=mixed_precision(pick_device(config.device)),
+    )
+    set_seed(config.seed)
+    tokenizer = load_tokenizer(config.model)
+    model = load_classifier(config.model, names)
+    if config.max_length > max_positions(model):
+        raise BertclfError(
+            f"max_length={config.max_length} exceeds the model's {max_positions(model)} position "
+            f"embeddings: use --max-length {max_positions(model)} or less"
+        )
+    train_loader = make_loader(
+        encode(dsd["train"], tokenizer, config.max_length), tokenizer, config.batch_size,
+        shuffle=True, bucket=config.bucket, seed=config.seed,
+    )
+    optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay), lr=config.learning_rate)
+    total_steps = config.epochs * math.ceil(len(train_loader) / accelerator.num_processes)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    state = _TrainState()
+    if resume:
+        state = _restore(run_dir, names, model, optimizer, scheduler)
+    elif accelerator.is_main_process:
+        _start_run_dir(run_dir, config, names, data_info, tokenizer, model)
+    accelerator.wait_for_everyone()
+    sampler = train_loader.batch_sampler if config.bucket else None
+    if sampler is not None:
+        sampler.epoch = state.epoch  # the epochs already done keep their batch order
+    model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
+
+    with _sigterm_as_interrupt(), _report_interrupt(run_dir, state):
+        for epoch in range(state.epoch, config.epochs):
+            if state.bad_epochs >= config.patience:
+                break
+            row = _train_one_epoch(
+                model, train_loader, optimizer, scheduler, accelerator, config, state, epoch, run_dir
+            )
+            validation = evaluate_model(
+                model, tokenizer, dsd["validation"], max_length=config.max_length,
+                batch_size=config.eval_batch_size, accelerator=accelerator, desc="validation",
+            ).summary()
+            row.update({f"val_{k}": v for k, v in validation.items()})
+            state.history.append(row)
+            _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation, epoch)
+            state.epoch = epoch + 1
+            if accelerator.is_main_process:
+                _checkpoint(run_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
+                runs.write_json(run_dir / runs.HISTORY_FILE, {"epochs": state.history, "step_losses": state.step_losses})
+            accelerator.wait_for_everyone()
+
+    model = accelerator.unwrap_model(model)
+    model.load_state_dict(load_file(run_dir / "model.safetensors"), strict=False)
+    test = None
+    if evaluate_test:
+        test = evaluate_model(
+            model, tokenizer, dsd["test"], max_length=config.max_length,
+            batch_size=config.eval_batch_size, accelerator=accelerator, desc="test",
+        )
+    result = TrainResult(run_dir, state.history, state.step_losses, state.best_epoch, state.best_validation, test)
+    if accelerator.is_main_process:
+        runs.write_json(run_dir / runs.METRICS_FILE, {
+            "best_epoch": result.best_epoch,
+            "validation": result.validation,
+            "test": result.test_metrics,
+            "train_seconds": sum(r["seconds"] for r in state.history),
+        })
+    accelerator.wait_for_everyone()
+    return result
+
+
+@dataclass
+class _TrainState:
+    epoch: int = 0  # epochs finished
+    step: int = 0  # optimizer steps taken
+    history: list[dict] = field(default_factory=list)
+    step_losses: list[float] = field(default_factory=list)
+    best_score: float = -math.inf
+    best_epoch: int = 0
+    best_validation: dict = field(default_factory=dict)
+    bad_epochs: int = 0
+
+
+def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on weight matrices only, not on biases and LayerNorm (BERT's recipe)."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        (no_decay if param.ndim < 2 else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _train_one_epoch(model, loader, optimizer, scheduler, accelerator, config, state, epoch, run_dir) -> dict:
+    """One pass over the training data; returns the epoch's loss and throughput."""
+    model.train()
+    losses, samples, real_tokens, start = [], 0, 0, time.perf_counter()
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not accelerator.is_local_main_process)
+    for batch in bar:
+        labels = batch.pop("labels")
+        with accelerator.autocast():
+            logits = model(**batch).logits
+            loss = F.cross_entropy(logits.float(), labels)
+        if not torch.isfinite(loss):
+            kept = f"{run_dir / runs.CHECKPOINT_FILE} (epoch {state.epoch})" if state.epoch else "none yet"
+            raise TrainingDiverged(
+                f"the loss became {loss.item()} at epoch {epoch + 1}, step {state.step + 1}; last good "
+                f"checkpoint: {kept}. Lower the learning rate (--lr) or check the data"
+            )
+        accelerator.backward(loss)
+        accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        state.step += 1
+        losses.append(loss.item())
+        samples += len(labels) * accelerator.num_processes
+        real_tokens += int(batch["attention_mask"].sum()) * accelerator.num_processes
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
+    seconds = time.perf_counter() - start
+    state.step_losses += losses
+    return {
+        "epoch": epoch + 1,
+        "train_loss": float(np.mean(losses)),
+        "seconds": seconds,
+        "samples_per_second": samples / seconds,
+        "real_tokens_per_second": real_tokens / seconds,
+    }
+
+
+def _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation, epoch) -> None:
+    """Save the model if this epoch's validation score is the best so far; count bad epochs."""
+    score = validation[config.select_by]
+    if score > state.best_score:
+        state.best_score, state.best_epoch, state.best_validation = score, epoch + 1, validation
+        state.bad_epochs = 0
+        if accelerator.is_main_process:
+            runs.save_model(run_dir, accelerator.unwrap_model(model), tokenizer)
+    else:
+        state.bad_epochs += 1
+
+
+def _start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_info, tokenizer, model) -> None:
+    """Create the run directory and record everything needed to reproduce the run."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (runs.CHECKPOINT_FILE, runs.METRICS_FILE, runs.HISTORY_FILE, "model.safetensors"):
+        (run_dir / stale).unlink(missing_ok=True)
+    runs.write_json(run_dir / runs.INFO_FILE, {
+        "label_names": names,
+        "config": asdict(config),
+        "data": data_info or {},
+        "seed": config.seed,
+        "profile": get_profile().name,
+        "versions": versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+    tokenizer.save_pretrained(run_dir)
+    model.config.save_pretrained(run_dir)
+
+
+def _checkpoint(run_dir, model, optimizer, scheduler, state: _TrainState) -> None:
+    """Everything needed to continue after the last finished epoch, in one atomic file."""
+    runs.save_torch(run_dir / runs.CHECKPOINT_FILE, {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "state": asdict(state),
+        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+    })
+
+
+def _restore(run_dir: Path, names, model, optimizer, scheduler) -> _TrainState:
+    """Load the last checkpoint of ``run_dir`` into model, optimizer, scheduler and RNGs."""
+    path = run_dir / runs.CHECKPOINT_FILE
+    if not path.is_file():
+        raise BertclfError(
+            f"nothing to resume in {run_dir}: no {runs.CHECKPOINT_FILE} (a run saves one after each "
+            "finished epoch); train without --resume"
+        )
+    recorded = runs.read_json(run_dir / runs.INFO_FILE)["label_names"]
+    if recorded != names:
+        raise BertclfError(f"the run was trained on labels {recorded}, the data has {names}: resume with the same data")
+    saved = torch.load(path, weights_only=False)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    torch.set_rng_state(saved["rng"]["torch"])
+    np.random.set_state(saved["rng"]["numpy"])
+    random.setstate(saved["rng"]["python"])
+    known = {f.name for f in fields(_TrainState)}
+    return _TrainState(**{k: v for k, v in saved["state"].items() if k in known})
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """Treat SIGTERM (a killed job, a stopped container) like Ctrl-C while training."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _report_interrupt(run_dir: Path, state: _TrainState):
+    """On Ctrl-C/SIGTERM, say what was kept and how to continue, then re-raise."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        kept = f"epoch {state.epoch} checkpoint" if state.epoch else "nothing yet (no epoch finished)"
+        print(f"\n[bertclf] interrupted at step {state.step}; {run_dir} keeps {kept}. "
+              f"Continue with: bertclf train --resume {run_dir}")
+        raise
+
+
+def resume(run_dir: str | Path) -> TrainResult:
+    """Continue an interrupted run from its last checkpoint, with the data it recorded."""
+    info = runs.read_json(Path(run_dir) / runs.INFO_FILE) if (Path(run_dir) / runs.INFO_FILE).is_file() else None
+    if info is None:
+        raise BertclfError(f"{run_dir} is not a bertclf run directory (no {runs.INFO_FILE}): check the path")
+    dsd = data_module.reload(info["data"])
+    return fit(dsd, run_dir, TrainConfig(**info["config"]), data_info=info["data"], resume=True)
