@@ -13,6 +13,7 @@ processes, GPUs or machines.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import signal
@@ -103,6 +104,7 @@ def fit(
     *,
     data_info: dict | None = None,
     resume: bool = False,
+    reuse: bool = False,
     evaluate_test: bool = True,
 ) -> TrainResult:
     """Fine-tune ``config.model`` on ``dsd`` and write the run directory ``out_dir``.
@@ -110,11 +112,16 @@ def fit(
     Where ``dsd`` came from (``data.source``, or ``data_info`` if given) is recorded so that
     ``bertclf evaluate`` and :func:`resume` can reload the same splits. With ``resume=True`` training continues from
     the run's last checkpoint and ends with the same metrics as an uninterrupted run.
+    With ``reuse=True`` a finished run in ``out_dir`` with the same config and data is
+    loaded instead of trained again (the book's chapters share runs this way).
     """
     config = config or TrainConfig.from_profile()
     data_info = data_info or data_module.source(dsd)
     run_dir = Path(out_dir)
     names = data_module.label_names(dsd)
+    if reuse and not resume and _is_finished(run_dir, config, data_info):
+        print(f"[bertclf] reusing the finished run in {run_dir} (same config and data)")
+        return _load_finished(run_dir, dsd, config, evaluate_test)
     accelerator = Accelerator(
         cpu=pick_device(config.device).type == "cpu",
         mixed_precision=mixed_precision(pick_device(config.device)),
@@ -183,6 +190,31 @@ def fit(
         })
     accelerator.wait_for_everyone()
     return result
+
+
+def _is_finished(run_dir: Path, config: TrainConfig, data_info: dict) -> bool:
+    """Whether ``run_dir`` holds a complete run of this exact config on this exact data."""
+    try:
+        info = runs.run_info(run_dir)
+    except BertclfError:
+        return False
+    same = json.loads(json.dumps({"config": asdict(config), "data": data_info}, default=str))
+    return (run_dir / runs.METRICS_FILE).is_file() and same == {"config": info["config"], "data": info["data"]}
+
+
+def _load_finished(run_dir: Path, dsd: DatasetDict, config: TrainConfig, evaluate_test: bool) -> TrainResult:
+    """A :class:`TrainResult` from a finished run directory (test split scored again)."""
+    from bertclf.inference import Classifier
+
+    history = runs.read_json(run_dir / runs.HISTORY_FILE)
+    metrics = runs.read_json(run_dir / runs.METRICS_FILE)
+    test = None
+    if evaluate_test:
+        clf = Classifier.load(run_dir, device=config.device)
+        test = evaluate_model(clf.model, clf.tokenizer, dsd["test"], max_length=config.max_length,
+                              batch_size=config.eval_batch_size, desc="test")
+    return TrainResult(run_dir, history["epochs"], history["step_losses"], metrics["best_epoch"],
+                       metrics["validation"], test)
 
 
 @dataclass

@@ -1,0 +1,59 @@
+"""The command line: train, evaluate, predict, on the same functions as the API."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+
+from bertclf import cli
+
+
+def run_cli(*args, stdin=None):
+    return subprocess.run(
+        [sys.executable, "-m", "bertclf.cli", *map(str, args)], input=stdin,
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_predict_reads_arguments_file_and_stdin(tiny_run_dir, tmp_path):
+    by_arg = run_cli("predict", tiny_run_dir, "so happy today", "so sad today", "--json")
+    assert by_arg.returncode == 0, by_arg.stderr
+    rows = [json.loads(line) for line in by_arg.stdout.splitlines()]
+    assert [r["text"] for r in rows] == ["so happy today", "so sad today"]
+    path = tmp_path / "texts.txt"
+    path.write_text("so happy today\n\nso sad today\n")
+    by_file = run_cli("predict", tiny_run_dir, "--file", path, "--json")
+    by_stdin = run_cli("predict", tiny_run_dir, "--json", stdin="so happy today\nso sad today\n")
+    assert by_file.stdout == by_stdin.stdout == by_arg.stdout
+
+
+def test_evaluate_reloads_the_recorded_test_split(tiny_run_dir, capsys):
+    assert cli.main(["evaluate", str(tiny_run_dir)]) == 0
+    out = capsys.readouterr().out
+    recorded = json.loads((tiny_run_dir / "metrics.json").read_text())["test"]["accuracy"]
+    assert json.loads(out[: out.index("}\n}") + 3])["test"]["accuracy"] == recorded
+
+
+def test_train_on_a_csv_prints_test_accuracy_next_to_the_baseline(tiny_model_dir, tmp_path, capsys):
+    rows = [(f"I really love product {i}", "pos") for i in range(60)] + [
+        (f"I really hate product {i}", "neg") for i in range(60)
+    ]
+    path = tmp_path / "reviews.csv"
+    pd.DataFrame(rows, columns=["review", "sentiment"]).to_csv(path, index=False)
+    code = cli.main([
+        "train", "--csv", str(path), "--text-column", "review", "--label-column", "sentiment",
+        "--model", str(tiny_model_dir), "--epochs", "2", "--lr", "1e-3", "--max-length", "32",
+        "--out", str(tmp_path / "run"),
+    ])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "test accuracy" in out and "TF-IDF + logistic regression" in out
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+
+
+def test_bad_input_prints_one_line_and_exits_2(tmp_path):
+    result = run_cli("train", "--dataset", "no_such_set", "--out", tmp_path / "x")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert "tweets" in result.stderr  # names the known data sets

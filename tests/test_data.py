@@ -1,0 +1,92 @@
+"""Loaders: schema, deduplication, leakage-free stratified seeded splits."""
+
+import pandas as pd
+import pytest
+from datasets import ClassLabel
+
+from bertclf import data
+
+
+@pytest.fixture(scope="module", params=["tweets", "chinese_reviews"])
+def bundled(request):
+    return request.param, data.load(request.param, train_size=None, eval_size=None)
+
+
+def test_bundled_sets_have_the_schema(bundled):
+    name, dsd = bundled
+    assert set(dsd) == {"train", "validation", "test"}
+    for split in dsd.values():
+        assert split.column_names == ["text", "label"]
+        assert isinstance(split.features["label"], ClassLabel)
+    expected = {"tweets": ["negative", "neutral", "positive"], "chinese_reviews": ["negative", "positive"]}
+    assert data.label_names(dsd) == expected[name]
+
+
+def test_no_text_appears_in_two_splits(bundled):
+    _, dsd = bundled
+    assert data.overlap(dsd) == {"train&validation": 0, "train&test": 0, "validation&test": 0}
+    for split in dsd.values():
+        assert len(set(split["text"])) == len(split)
+
+
+def test_chinese_reviews_are_half_duplicates_and_get_deduplicated(bundled):
+    name, dsd = bundled
+    stats = data.cleaning_stats(dsd)
+    assert stats["kept"] == sum(len(s) for s in dsd.values())
+    if name == "chinese_reviews":
+        assert stats["duplicate_rows"] > 0.45 * stats["rows"]
+        assert stats["conflicting_texts"] > 0
+
+
+def test_splits_are_stratified_and_80_10_10(bundled):
+    _, dsd = bundled
+    total = sum(len(s) for s in dsd.values())
+    assert abs(len(dsd["train"]) / total - 0.8) < 0.01
+    shares = {k: pd.Series(s["label"]).value_counts(normalize=True).sort_index() for k, s in dsd.items()}
+    assert (shares["train"] - shares["test"]).abs().max() < 0.01
+
+
+def test_same_seed_same_split_other_seed_other_split():
+    a = data.load("tweets", seed=1, train_size=500, eval_size=100)
+    b = data.load("tweets", seed=1, train_size=500, eval_size=100)
+    c = data.load("tweets", seed=2, train_size=500, eval_size=100)
+    assert a["test"]["text"] == b["test"]["text"]
+    assert a["test"]["text"] != c["test"]["text"]
+
+
+def test_profile_sizes_cap_the_splits():
+    dsd = data.load("tweets")  # quick profile: 6,000 / 2,000 / 2,000
+    quick = data.get_profile("quick")
+    assert len(dsd["train"]) == quick.train_size
+    assert len(dsd["test"]) == quick.eval_size
+    assert data.source(dsd) == {"dataset": "tweets", "seed": 0, "train_size": 6000, "eval_size": 2000}
+
+
+def test_load_csv_removes_duplicates_and_conflicts(tmp_path):
+    rows = [(f"text number {i}", "spam" if i % 3 else "ham") for i in range(90)]
+    rows += [("text number 1", "spam")] * 5  # duplicates of a train text
+    rows += [("contested", "spam"), ("contested", "ham")]  # conflicting labels
+    path = tmp_path / "mine.csv"
+    pd.DataFrame(rows, columns=["body", "kind"]).to_csv(path, index=False)
+    dsd = data.load_csv(path, text_column="body", label_column="kind")
+    texts = [t for s in dsd.values() for t in s["text"]]
+    assert len(texts) == len(set(texts)) == 90
+    assert "contested" not in texts
+    assert data.label_names(dsd) == ["ham", "spam"]
+    assert data.source(dsd)["text_column"] == "body"
+
+
+def test_numeric_labels_sort_numerically(tmp_path):
+    path = tmp_path / "stars.tsv"
+    pd.DataFrame({"text": [f"review {i}" for i in range(120)], "label": [2, 10, 1] * 40}).to_csv(
+        path, sep="\t", index=False
+    )
+    assert data.label_names(data.load_csv(path)) == ["1", "2", "10"]
+
+
+def test_jsonl_files_load(tmp_path):
+    path = tmp_path / "data.jsonl"
+    pd.DataFrame({"text": [f"t{i}" for i in range(60)], "label": ["a", "b"] * 30}).to_json(
+        path, orient="records", lines=True
+    )
+    assert sum(len(s) for s in data.load_csv(path).values()) == 60

@@ -1,0 +1,55 @@
+"""Classifier.load(run_dir).predict(texts): the pipeline convention, order, long texts, int8."""
+
+import numpy as np
+import pytest
+from transformers import pipeline
+
+from bertclf import Classifier
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_run_dir):
+    return Classifier.load(tiny_run_dir)
+
+
+TEXTS = ["I love it", "meh", "the worst service I have ever had, never again", "ok", "great great great " * 5]
+
+
+def test_predict_returns_one_pipeline_style_dict_per_text(clf):
+    out = clf.predict(TEXTS)
+    assert len(out) == len(TEXTS)
+    for p in out:
+        assert set(p) == {"label", "score", "probs"}
+        assert p["label"] == max(p["probs"], key=p["probs"].get)
+        assert p["score"] == pytest.approx(max(p["probs"].values()))
+        assert sum(p["probs"].values()) == pytest.approx(1.0)
+
+
+def test_predictions_match_transformers_pipeline_in_input_order(clf, tiny_run_dir):
+    ours = clf.predict(TEXTS, batch_size=2)  # length sorting must not reorder results
+    theirs = pipeline("text-classification", model=str(tiny_run_dir), device="cpu", top_k=None)(TEXTS)
+    for mine, reference in zip(ours, theirs):
+        for item in reference:
+            assert mine["probs"][item["label"]] == pytest.approx(item["score"], abs=1e-5)
+
+
+def test_batch_size_does_not_change_predictions(clf):
+    a = clf.predict_proba(TEXTS, batch_size=1)
+    b = clf.predict_proba(TEXTS, batch_size=64)
+    assert np.allclose(a, b, atol=1e-5)
+
+
+def test_long_texts_modes(clf):
+    long_text = "good " * 300 + "terrible " * 300
+    truncated = clf.predict([long_text], max_length=32)[0]
+    head_tail = clf.predict([long_text], max_length=32, long_texts="head_tail")[0]
+    sliding = clf.predict([long_text], max_length=32, long_texts="sliding")[0]
+    assert truncated["probs"] != sliding["probs"] and truncated["probs"] != head_tail["probs"]
+    assert sum(sliding["probs"].values()) == pytest.approx(1.0)
+
+
+def test_int8_quantized_classifier_agrees_with_fp32(tiny_run_dir, clf):
+    quantized = Classifier.load(tiny_run_dir, quantize=True)
+    fp32 = clf.predict_proba(TEXTS)
+    int8 = quantized.predict_proba(TEXTS)
+    assert np.abs(fp32 - int8).max() < 0.05

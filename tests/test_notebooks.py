@@ -1,0 +1,64 @@
+"""The book's structure: every chapter listed, stored without outputs, Colab-ready.
+
+The chapters themselves are executed by nbmake (see the Makefile's `notebooks` target).
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+from bertclf.book import REPOSITORY_URL
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+TOC_FILES = [TOC["root"]] + [chapter["file"] for chapter in TOC["chapters"]]
+NOTEBOOKS = sorted(ROOT.glob("book/*.ipynb"))
+
+
+def test_every_notebook_is_in_the_toc():
+    listed = {f for f in TOC_FILES}
+    missing = [str(p.relative_to(ROOT)) for p in NOTEBOOKS if str(p.relative_to(ROOT).with_suffix("")) not in listed]
+    assert not missing, f"add these notebooks to _toc.yml: {missing}"
+
+
+def test_every_toc_entry_exists():
+    absent = [f for f in TOC_FILES if not any((ROOT / f).with_suffix(s).exists() for s in (".ipynb", ".md"))]
+    assert not absent, f"_toc.yml lists files that do not exist: {absent}"
+
+
+def test_the_toc_follows_the_article():
+    names = [Path(f).name for f in TOC_FILES]
+    assert names[:8] == [
+        "intro", "01_background", "02_concepts", "03_algorithm",
+        "04_math", "05_code", "06_applications", "07_summary",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; run jupyter nbconvert --clear-output --inplace"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_installs_in_colab_and_prints_the_environment(path):
+    nb = nbformat.read(path, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == "code").source
+    assert "google.colab" in first and f"git+{REPOSITORY_URL}" in first
+    assert "show_environment()" in first
+    assert nb.cells[0].cell_type == "markdown", "a chapter opens with prose"
+
+
+def test_repository_url_is_the_same_everywhere():
+    assert CONFIG["repository"]["url"] == REPOSITORY_URL
+    assert CONFIG["launch_buttons"]["colab_url"].startswith("https://colab.research.google.com")
+
+
+def test_book_execution_settings():
+    execute = CONFIG["execute"]
+    assert execute["execute_notebooks"] == "force" and execute["timeout"] >= 300
+    assert CONFIG["sphinx"]["config"]["nb_execution_raise_on_error"] is True
