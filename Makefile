@@ -7,6 +7,11 @@ PY     := $(VENV)/bin/python
 CI_BOOK := _build/ci
 NOTEBOOKS = $(shell $(PY) -c "import yaml;t=yaml.safe_load(open('_toc.yml'));print(' '.join(c['file']+'.ipynb' for c in t['chapters']))")
 
+# The quick profile needs nothing from the Hugging Face Hub: never wait on it
+ifneq ($(BERTCLF_PROFILE),full)
+export HF_HUB_OFFLINE ?= 1
+endif
+
 .PHONY: setup book test unit notebooks ci-book bench clean
 
 setup: $(VENV)/.installed
