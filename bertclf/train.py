@@ -139,7 +139,8 @@ def fit(
         shuffle=True, bucket=config.bucket, seed=config.seed,
     )
     optimizer = torch.optim.AdamW(_parameter_groups(model, config.weight_decay), lr=config.learning_rate)
-    total_steps = config.epochs * math.ceil(len(train_loader) / accelerator.num_processes)
+    # counted in unsharded batches: under N processes Accelerate steps the schedule N times per step
+    total_steps = config.epochs * len(train_loader)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
     state = _TrainState()
     if resume:
