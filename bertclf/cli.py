@@ -73,8 +73,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     from bertclf import baseline, data, train
     from bertclf.profiles import describe
 
-    if args.resume:
-        result = train.resume(args.resume)
+    if args.resume:  # with the recorded data, or --dataset/--csv for a run that records none
+        result = train.resume(args.resume, _load_data(args) if (args.dataset or args.csv) else None)
         dsd = None
     else:
         if not (args.dataset or args.csv):
@@ -125,10 +125,20 @@ def _read_texts(args: argparse.Namespace) -> list[str]:
     if args.file:
         if not args.file.is_file():
             raise BertclfError(f"file not found: {args.file}")
-        return [line for line in args.file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if sys.stdin.isatty():
+        raw, where = args.file.read_bytes(), str(args.file)
+    elif sys.stdin.isatty():
         raise BertclfError('no texts: pass them as arguments, with --file PATH, or on stdin')
-    return [line for line in sys.stdin.read().splitlines() if line.strip()]
+    else:
+        stdin = getattr(sys.stdin, "buffer", None)  # a StringIO (tests, notebooks) has none
+        raw, where = (stdin.read() if stdin else sys.stdin.read().encode("utf-8", "replace")), "stdin"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BertclfError(
+            f"{where} is not UTF-8 (byte {error.start}): re-save it as UTF-8, e.g. "
+            "iconv -f latin1 -t utf-8 in.txt > out.txt"
+        ) from None
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def cmd_predict(args: argparse.Namespace) -> None:

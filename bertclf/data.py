@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from sklearn.model_selection import train_test_split
@@ -206,11 +207,22 @@ def load_csv(
     frame = frame[[text_column, label_column]].rename(
         columns={text_column: "text", label_column: "label"}
     )
+    frame = check_rows(frame, drop_bad_rows=drop_bad_rows, first_line=_first_data_line(path))
     dsd = from_frame(frame, seed=seed, drop_bad_rows=drop_bad_rows, train_size=train_size, eval_size=eval_size)
     return _with_source(dsd, {
         "csv": str(Path(path).resolve()), "text_column": text_column, "label_column": label_column,
         "seed": seed, "drop_bad_rows": drop_bad_rows, "train_size": train_size, "eval_size": eval_size,
     })
+
+
+def _first_data_line(path: str | Path) -> int | None:
+    """File line of the first data row: after the header in CSV/TSV, the first in JSON lines."""
+    suffix = Path(path).suffix.lower()
+    if suffix in {".jsonl", ".ndjson"}:
+        return 1
+    if suffix == ".json":  # one record per line, or an array (no line numbers)
+        return 1 if Path(path).read_bytes().lstrip()[:1] != b"[" else None
+    return 2
 
 
 def _bad_rows(values: pd.Series, what: str) -> pd.Series:
@@ -220,21 +232,33 @@ def _bad_rows(values: pd.Series, what: str) -> pd.Series:
     return values.map(lambda v: v is None or (isinstance(v, float) and v != v) or str(v).strip() == "")
 
 
-def check_rows(frame: pd.DataFrame, *, drop_bad_rows: bool = False) -> pd.DataFrame:
-    """Raise (or, if opted in, warn and drop) on rows with unusable texts or labels."""
+def check_rows(
+    frame: pd.DataFrame, *, drop_bad_rows: bool = False, first_line: int | None = None
+) -> pd.DataFrame:
+    """Raise (or, if opted in, warn and drop) on rows with unusable texts or labels.
+
+    Bad rows are named by file line when ``first_line`` (the line of the first data row:
+    2 in a CSV with a header, 1 in JSON lines) is given, else by position counting from 0.
+    """
+    positions = np.arange(len(frame))
     for column in ("text", "label"):
-        bad = _bad_rows(frame[column], column)
+        bad = _bad_rows(frame[column], column).to_numpy(dtype=bool)
         if not bad.any():
             continue
-        rows = [int(i) + 2 for i in frame.index[bad][:10]]  # +2: header line, 1-based
+        where = [int(p) for p in positions[bad][:10]]
+        more = " …" if bad.sum() > 10 else ""
+        named = (
+            f"file lines {[p + first_line for p in where]}{more}" if first_line is not None
+            else f"rows {where}{more}, counting from 0"
+        )
         problem = (
             f"{int(bad.sum())} row(s) have a missing, empty, whitespace-only or non-string "
-            f"{column} (file lines {rows}{' …' if bad.sum() > 10 else ''})"
+            f"{column} ({named})"
         )
         if not drop_bad_rows:
             raise BertclfError(f"{problem}: fix them, or pass drop_bad_rows=True (CLI: --drop-bad-rows)")
         warnings.warn(f"{problem}: dropped", stacklevel=3)
-        frame = frame[~bad]
+        frame, positions = frame[~bad], positions[~bad]
     return frame
 
 
@@ -258,15 +282,25 @@ def deduplicate(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
 
 
 def _stratified_take(frame: pd.DataFrame, size: int | None, seed: int) -> pd.DataFrame:
+    classes = frame["label"].nunique()
+    if size is not None and size < classes:
+        raise BertclfError(
+            f"a split capped at {size} example(s) cannot hold all {classes} classes: use "
+            f"train_size/eval_size of at least {classes}, or None for all (CLI: --train-size/--eval-size)"
+        )
     if size is None or size >= len(frame):
         return frame
-    taken, _ = train_test_split(frame, train_size=size, stratify=frame["label"], random_state=seed)
+    # stratify only where the part left out can hold every class too (sklearn needs both)
+    stratify = frame["label"] if len(frame) - size >= classes else None
+    taken, _ = train_test_split(frame, train_size=size, stratify=stratify, random_state=seed)
     return taken
 
 
 def split(frame: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
     """Stratified, seeded 80/10/10 split of a deduplicated frame."""
     counts = frame["label"].value_counts()
+    if counts.empty:
+        raise BertclfError("no rows to split: the data has no usable (text, label) rows")
     if len(counts) < 2:
         raise BertclfError(
             f"only one class ({counts.index[0]!r}) in the labels: a classifier needs two or more"

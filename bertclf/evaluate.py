@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 from tqdm.auto import tqdm
 
 from bertclf.batching import encode, make_loader
+from bertclf.errors import BertclfError
 
 
 @torch.inference_mode()
@@ -147,6 +148,20 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
     return float(ece)
 
 
+def check_labels(model: torch.nn.Module, names: list[str]) -> None:
+    """Refuse data whose classes are not the ones the model's head was trained to predict."""
+    config = getattr(getattr(model, "module", model), "config", None)
+    if config is None:
+        return
+    predicts = [str(config.id2label[i]) for i in range(config.num_labels)]
+    generic = predicts == [f"LABEL_{i}" for i in range(config.num_labels)]
+    if len(predicts) != len(names) or (not generic and predicts != list(names)):
+        raise BertclfError(
+            f"the model predicts {len(predicts)} labels {predicts} but the data has {len(names)} "
+            f"labels {list(names)}: evaluate it on data with the labels it was trained on"
+        )
+
+
 def evaluate_model(
     model: torch.nn.Module,
     tokenizer,
@@ -158,6 +173,7 @@ def evaluate_model(
     desc: str = "evaluate",
 ) -> Evaluation:
     """Score ``model`` on a labelled split (``text``/``label`` columns)."""
+    check_labels(model, split.features["label"].names)
     encoded = encode(split, tokenizer, max_length)
     loader = make_loader(encoded, tokenizer, batch_size, shuffle=False)
     order = np.concatenate(loader.batch_sampler.batches(0))  # dataset row of each output

@@ -34,6 +34,25 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
         return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
+def _special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """The ids a tokenizer puts before and after a text (BERT: [CLS] and [SEP])."""
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    full = tokenizer("a")["input_ids"]
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return full[:start], full[start + len(plain) :]
+    return [tokenizer.cls_token_id], [tokenizer.sep_token_id]
+
+
+def _valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates (which no tokenizer accepts) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
 class Classifier:
     """A fine-tuned text classifier loaded from a run directory."""
 
@@ -94,7 +113,8 @@ class Classifier:
 
     def predict_proba(self, texts: Sequence[str], **kwargs) -> np.ndarray:
         """Class probabilities as an array of shape (texts, classes)."""
-        return np.array([[p["probs"][label] for label in self.labels] for p in self.predict(texts, **kwargs)])
+        rows = [[p["probs"][label] for label in self.labels] for p in self.predict(texts, **kwargs)]
+        return np.array(rows, dtype=np.float64).reshape(len(rows), len(self.labels))
 
     def _check_texts(self, texts: Sequence[str]) -> list[str]:
         if isinstance(texts, str):
@@ -108,11 +128,17 @@ class Classifier:
                 f"{len(bad)} input(s) are not strings (positions {bad[:10]}, e.g. "
                 f"{type(texts[bad[0]]).__name__}): convert them with str() or drop them"
             )
-        return texts
+        return [_valid_unicode(t) for t in texts]
 
     def _pieces(self, texts, max_length, mode, stride) -> tuple[list[list[int]], np.ndarray]:
         """Token-id sequences to score, and for each the index of the text it belongs to."""
-        body = max_length - 2  # room left after [CLS] and [SEP]
+        prefix, suffix = _special_tokens(self.tokenizer)
+        body = max_length - len(prefix) - len(suffix)  # room left after [CLS] and [SEP]
+        if mode == "sliding" and stride is not None and not 1 <= stride <= body:
+            raise BertclfError(
+                f"stride={stride} must be between 1 and {body} tokens (max_length minus the "
+                "special tokens), so that the windows move forward and skip no tokens"
+            )
         ids = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
         pieces, owner = [], []
         for i, tokens in enumerate(ids):
@@ -125,9 +151,9 @@ class Classifier:
                 step = stride or body // 2
                 windows = [tokens[s : s + body] for s in range(0, max(len(tokens) - body, 0) + step, step)]
             for window in windows:
-                pieces.append(self.tokenizer.build_inputs_with_special_tokens(window))
+                pieces.append(prefix + list(window) + suffix)
                 owner.append(i)
-        return pieces, np.array(owner)
+        return pieces, np.array(owner, dtype=np.int64)
 
     @torch.inference_mode()
     def _probs(self, pieces: list[list[int]], batch_size: int) -> np.ndarray:

@@ -52,7 +52,9 @@ def load_classifier(name: str, label_names: list[str]) -> PreTrainedModel:
     """A pretrained encoder with a fresh classification head for ``label_names``.
 
     The head's weights are new (randomly initialised), which ``transformers`` reports in a
-    load report; that is expected before fine-tuning, so it is silenced here.
+    load report; that is expected before fine-tuning, so it is silenced here. Starting from
+    an already fine-tuned classifier with a different number of classes also gets a fresh
+    head (``ignore_mismatched_sizes``) instead of a size-mismatch error.
     """
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()
@@ -63,6 +65,7 @@ def load_classifier(name: str, label_names: list[str]) -> PreTrainedModel:
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={label: i for i, label in enumerate(label_names)},
+            ignore_mismatched_sizes=True,
         )
     finally:
         hf_logging.set_verbosity(verbosity)

@@ -31,28 +31,47 @@ METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
 
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
 def _temporary(path: Path) -> Path:
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
+    os.chmod(name, 0o666 & ~_UMASK)  # mkstemp makes it private (0600); a plain file is not
     return Path(name)
+
+
+def _replace_atomically(path: Path, write) -> None:
+    """``write(tmp)`` then rename ``tmp`` over ``path``; on any failure or interrupt
+    (Ctrl-C, SIGTERM) remove ``tmp`` and leave ``path`` as it was."""
+    tmp = _temporary(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, data: object) -> None:
     """Write JSON atomically."""
-    tmp = _temporary(path)
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    _replace_atomically(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise BertclfError(
+            f"{path} is damaged ({type(error).__name__}: {str(error)[:120]}): train the run again"
+        ) from None
 
 
 def save_torch(path: Path, obj: object) -> None:
     """``torch.save`` atomically."""
-    tmp = _temporary(path)
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    _replace_atomically(Path(path), lambda tmp: torch.save(obj, tmp))
 
 
 def save_model(run_dir: Path, model, tokenizer) -> None:

@@ -289,6 +289,8 @@ def _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation
 
 def _start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_info, tokenizer, model) -> None:
     """Create the run directory and record everything needed to reproduce the run."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise BertclfError(f"the run directory {run_dir} is a file: choose another path (CLI: --out)")
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (runs.CHECKPOINT_FILE, runs.METRICS_FILE, runs.HISTORY_FILE, "model.safetensors"):
         (run_dir / stale).unlink(missing_ok=True)
@@ -367,10 +369,11 @@ def _report_interrupt(run_dir: Path, state: _TrainState):
         raise
 
 
-def resume(run_dir: str | Path) -> TrainResult:
-    """Continue an interrupted run from its last checkpoint, with the data it recorded."""
+def resume(run_dir: str | Path, dsd: DatasetDict | None = None) -> TrainResult:
+    """Continue an interrupted run from its last checkpoint, with the data it recorded
+    (or ``dsd``: a run trained on an in-memory ``DatasetDict`` records no source)."""
     info = runs.read_json(Path(run_dir) / runs.INFO_FILE) if (Path(run_dir) / runs.INFO_FILE).is_file() else None
     if info is None:
         raise BertclfError(f"{run_dir} is not a bertclf run directory (no {runs.INFO_FILE}): check the path")
-    dsd = data_module.reload(info["data"])
+    dsd = dsd if dsd is not None else data_module.reload(info["data"])
     return fit(dsd, run_dir, TrainConfig(**info["config"]), data_info=info["data"], resume=True)
