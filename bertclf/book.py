@@ -14,12 +14,10 @@ from bertclf.profiles import describe, versions
 REPOSITORY_URL = "https://github.com/bertclf/bertclf-book"
 
 
-def show_environment(**extra: object) -> str:
-    """Print library versions and the profile line; return the profile line."""
+def show_environment(**extra: object) -> None:
+    """Print library versions and the profile line (the first output of every chapter)."""
     print("  ".join(f"{name} {version}" for name, version in versions().items()))
-    line = describe(**extra)
-    print(line)
-    return line
+    print(describe(**extra))
 
 
 def show_source(obj) -> None:
