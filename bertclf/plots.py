@@ -14,8 +14,11 @@ def _axes(ax, size=(6, 4)):
     return ax if ax is not None else plt.subplots(figsize=size)[1]
 
 
-def training_curves(history: list[dict], step_losses: list[float] | None = None, axes=None):
-    """Training loss per step (smoothed) and validation loss/accuracy per epoch."""
+def training_curves(
+    history: list[dict], step_losses: list[float] | None = None, axes=None, select_by: str = "accuracy"
+):
+    """Training loss per step (smoothed) and validation loss/scores per epoch, with the epoch
+    whose weights were kept (best ``select_by``, as in training: the first of equal scores)."""
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(11, 4))
     left, right = axes
@@ -31,7 +34,7 @@ def training_curves(history: list[dict], step_losses: list[float] | None = None,
     left.legend()
     for metric in ("val_accuracy", "val_macro_f1"):
         right.plot(epochs["epoch"], epochs[metric], "o-", label=metric.replace("val_", "validation "))
-    best = epochs.loc[epochs["val_accuracy"].idxmax()]
+    best = epochs.loc[epochs[f"val_{select_by}"].idxmax()]
     right.axvline(best["epoch"], color="grey", ls="--", lw=1, label=f"best epoch ({int(best['epoch'])})")
     right.set(xlabel="epoch", ylabel="score", title="Validation", xticks=epochs["epoch"])
     right.legend()
