@@ -4,7 +4,7 @@
 #               and build the book from those executed notebooks with warnings as errors
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-CI_BOOK := _build/ci
+CI_BOOK := ci-book
 NOTEBOOKS = $(shell $(PY) -c "import yaml;t=yaml.safe_load(open('_toc.yml'));print(' '.join(c['file']+'.ipynb' for c in t['chapters']))")
 
 # The quick profile needs nothing from the Hugging Face Hub: never wait on it
@@ -50,4 +50,4 @@ bench: setup
 	$(PY) -m benchmarks.predict
 
 clean:
-	rm -rf _build book/runs runs
+	rm -rf _build ci-book book/runs runs
