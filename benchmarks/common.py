@@ -1,0 +1,387 @@
+"""What both benchmarks share: the machine they ran on, its measured matmul peak, FLOP counts,
+peak memory, the results files and the markdown table generated from them."""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import json
+import os
+import platform
+import re
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psutil
+import torch
+
+from bertclf.profiles import BUNDLED_MODEL, versions
+
+RESULTS_DIR = Path(__file__).parent / "results"
+MARKDOWN_FILE = "RESULTS.md"
+
+# Dense (no sparsity) bf16 tensor-core peaks from the vendors' datasheets, in TFLOP/s. The GPU
+# runs report MFU against these; a GPU missing here is compared with its measured matmul peak.
+GPU_BF16_PEAK_TFLOPS = {
+    "H200": 989.0,
+    "H100 SXM": 989.0,
+    "H100 80GB HBM3": 989.0,
+    "H100 NVL": 835.0,
+    "H100 PCIe": 756.0,
+    "H100": 756.0,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
+    "A10G": 70.0,
+    "A10": 125.0,
+    "RTX 4090": 165.0,
+    "RTX 3090": 71.0,
+}
+
+
+# ---------------------------------------------------------------- the machine
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine(device: torch.device) -> dict:
+    """Where a result came from: CPU, cores, threads, memory, GPU, load, library versions."""
+    info = {
+        "cpu": cpu_name(),
+        "logical_cores": os.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "torch_threads": torch.get_num_threads(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "os": platform.platform(terse=True),
+        "device": device.type,
+        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
+        "versions": versions(),
+    }
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        info["gpu"] = props.name
+        info["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
+    return info
+
+
+def describe_machine(info: dict) -> str:
+    """One line naming the machine of a result."""
+    where = f"{info['cpu']}, {info['logical_cores']} logical cores, torch {info['torch_threads']} threads"
+    if info.get("gpu"):
+        where = f"{info['gpu']} ({info['gpu_memory_gb']} GB) on {where}"
+    load = info.get("load_average_1min_at_start")
+    return f"{where}, {info['memory_gb']} GB RAM, {info['os']}" + (f"; load average at start {load}" if load is not None else "")
+
+
+def busy_warning(threshold: float | None = None) -> str | None:
+    """A warning when other processes keep the machine's cores busy (timings are then noisy)."""
+    load = os.getloadavg()[0]
+    limit = threshold if threshold is not None else 0.5 * (os.cpu_count() or 1)
+    if load > limit:
+        return f"load average {load:.1f} on {os.cpu_count()} cores: other processes are running, ratios are noisier"
+    return None
+
+
+# ---------------------------------------------------------------- the hardware limit
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(device: torch.device, dtype: torch.dtype, size: int | None = None, seconds: float = 2.0) -> tuple[float, float]:
+    """The best FLOP/s of a large square matmul on ``device`` (the practical hardware peak):
+    per wall-clock second, and per CPU second of this process. The second one hardly changes
+    when other processes share the cores and torch runs one thread."""
+    n = size or (8192 if device.type != "cpu" else 2048 if seconds >= 1 else 1024)
+    repeats = 1 if device.type == "cpu" else 10
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    with torch.inference_mode():
+        a @ b  # warm up (thread pool, kernels)
+        synchronize(device)
+        best = best_cpu = 0.0
+        deadline = time.perf_counter() + seconds
+        while True:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            for _ in range(repeats):
+                a @ b
+            synchronize(device)
+            elapsed = time.perf_counter() - start
+            cpu_elapsed = time.process_time() - cpu_start
+            best = max(best, 2 * n**3 * repeats / elapsed)
+            if cpu_elapsed > 0:
+                best_cpu = max(best_cpu, 2 * n**3 * repeats / cpu_elapsed)
+            if time.perf_counter() > deadline:
+                return best, best_cpu
+
+
+def judge_by_cpu_time(device: torch.device) -> bool:
+    """Whether speed targets are judged on CPU time: on CPU with one torch thread, where the
+    CPU time a run consumes is its work whatever else runs on the machine (with several
+    threads it also counts their spin-waiting, so wall-clock time is used)."""
+    return device.type == "cpu" and torch.get_num_threads() == 1
+
+
+def gpu_spec_peak(name: str) -> float | None:
+    """The datasheet bf16 peak (FLOP/s) of a GPU by name, if known."""
+    for key, tflops in GPU_BF16_PEAK_TFLOPS.items():  # the more specific names come first
+        if key.lower() in name.lower():
+            return tflops * 1e12
+    return None
+
+
+# ---------------------------------------------------------------- FLOP counts
+
+
+def flop_model(model: torch.nn.Module) -> dict:
+    """Parameter counts that set a transformer classifier's FLOPs.
+
+    ``per_token``: the encoder layers (every token goes through them); ``per_sequence``: pooler
+    and classification head (only the [CLS] vector goes through them); embeddings are lookups.
+    """
+    per_token = per_sequence = embedding = 0
+    for name, param in model.named_parameters():
+        if "embeddings" in name:
+            embedding += param.numel()
+        elif any(part in name for part in ("pooler", "classifier", "score")):
+            per_sequence += param.numel()
+        else:
+            per_token += param.numel()
+    config = model.config
+    return {
+        "per_token_params": per_token,
+        "per_sequence_params": per_sequence,
+        "embedding_params": embedding,
+        "layers": int(config.num_hidden_layers),
+        "hidden": int(config.hidden_size),
+    }
+
+
+def padding_fraction(lengths, batch_size: int) -> float:
+    """Share of padding when ``lengths`` are batched in this order, each batch padded to its longest."""
+    real = total = 0
+    for start in range(0, len(lengths), batch_size):
+        batch = lengths[start : start + batch_size]
+        real += int(sum(batch))
+        total += int(max(batch)) * len(batch)
+    return 1 - real / max(total, 1)
+
+
+def sequence_flops(lengths, fm: dict, training: bool) -> float:
+    """FLOPs spent on the real (non-padding) tokens of sequences with these lengths.
+
+    Forward: 2 FLOPs per parameter per token for the weight matmuls, plus 4·L·h·s² for the
+    attention scores and the weighted sum; training (forward + backward) costs three times that.
+    """
+    factor = 3 if training else 1
+    total = 0.0
+    for s in lengths:
+        total += 2 * fm["per_token_params"] * s + 2 * fm["per_sequence_params"] + 4 * fm["layers"] * fm["hidden"] * s * s
+    return factor * total
+
+
+# ---------------------------------------------------------------- memory
+
+
+def release_memory() -> None:
+    """Free what can be freed, and hand freed heap pages back to the OS (glibc), between runs."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+class PeakMemory:
+    """Peak memory while the block runs: process RSS sampled every 10 ms on CPU, the caching
+    allocator's peak on CUDA. ``peak_mb`` is absolute, ``added_mb`` above the level at entry."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.peak_mb = self.added_mb = 0.0
+
+    def __enter__(self) -> PeakMemory:
+        release_memory()
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+            return self
+        self._process = psutil.Process()
+        self._base = self._peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.01):
+            self._peak = max(self._peak, self._process.memory_info().rss)
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == "cuda":
+            peak = torch.cuda.max_memory_allocated(self.device)
+        else:
+            self._stop.set()
+            self._thread.join()
+            peak = max(self._peak, self._process.memory_info().rss)
+        self.peak_mb = peak / 2**20
+        self.added_mb = (peak - self._base) / 2**20
+
+
+# ---------------------------------------------------------------- results
+
+
+def model_tag(model: str) -> str:
+    return "minilm" if model == BUNDLED_MODEL else re.sub(r"[^A-Za-z0-9.]+", "-", str(model).rstrip("/").split("/")[-1]).lower()
+
+
+def result_name(benchmark: str, device: torch.device, model: str) -> str:
+    """``train-cpu-minilm-2threads``, ``predict-cuda-bert-base-uncased``, ..."""
+    threads = f"-{torch.get_num_threads()}thread{'s' if torch.get_num_threads() > 1 else ''}" if device.type == "cpu" else ""
+    return f"{benchmark}-{device.type}-{model_tag(model)}{threads}"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def save(result: dict, out_dir: Path) -> Path:
+    """Write ``result`` as ``<out_dir>/<name>.json`` and regenerate the markdown table."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{result['name']}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_markdown(out_dir)
+    return path
+
+
+def load_all(out_dir: Path = RESULTS_DIR) -> list[dict]:
+    """Every result file in ``out_dir``, training results first."""
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(out_dir).glob("*.json"))]
+    return sorted(results, key=lambda r: (r["benchmark"] != "train", r["name"]))
+
+
+def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """A markdown table: ``columns`` are (header, key, format) triples."""
+    def cell(row, key, fmt):
+        value = row.get(key)
+        if value is None:
+            return "–"
+        return format(value, fmt) if fmt else str(value)
+
+    lines = ["| " + " | ".join(h for h, _, _ in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(cell(r, k, f) for _, k, f in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+TRAIN_COLUMNS = [
+    ("run", "label", ""),
+    ("samples/s", "samples_per_second", ".1f"),
+    ("real tokens/s", "real_tokens_per_second", ".0f"),
+    ("padding", "padding_fraction", ".1%"),
+    ("epoch s", "epoch_seconds", ".1f"),
+    ("epoch CPU s", "epoch_cpu_seconds", ".1f"),
+    ("peak mem MB (+run)", "peak_memory_added_mb", ".0f"),
+    ("test acc", "test_accuracy", ".4f"),
+    ("real-token FLOP/s", "real_token_tflops", ".3f"),
+    ("of peak", "flop_utilization", ".1%"),
+    ("of peak, CPU time", "flop_utilization_cpu_time", ".1%"),
+    ("bertclf speed-up", "bertclf_speedup", ".2f"),
+    ("by CPU time", "bertclf_speedup_cpu_time", ".2f"),
+]
+
+PREDICT_COLUMNS = [
+    ("run", "label", ""),
+    ("texts/s", "texts_per_second", ".1f"),
+    ("padding", "padding_fraction", ".1%"),
+    ("CPU s", "cpu_seconds", ".1f"),
+    ("p50 ms (1 text)", "latency_p50_ms", ".1f"),
+    ("p95 ms (1 text)", "latency_p95_ms", ".1f"),
+    ("accuracy", "accuracy", ".4f"),
+    ("Δ acc vs fp32 pipeline", "accuracy_change", "+.4f"),
+    ("same label as fp32 pipeline", "agreement_with_pipeline", ".2%"),
+    ("of peak", "flop_utilization", ".1%"),
+    ("bertclf speed-up", "bertclf_speedup", ".2f"),
+    ("by CPU time", "bertclf_speedup_cpu_time", ".2f"),
+]
+
+TARGET_COLUMNS = [
+    ("target", "target", ""),
+    ("required", "required", ""),
+    ("measured", "measured_text", ""),
+    ("met", "met_text", ""),
+]
+
+
+def speed_target(name: str, required: str, minimum: float, wall: float, cpu: float | None, by_cpu: bool,
+                 fmt: str = ".2f", suffix: str = "×") -> dict:
+    """A speed target judged on the CPU-time ratio (``by_cpu``) or the wall-clock one; the other is shown."""
+    if by_cpu and cpu is not None:
+        return target(name, required, cpu, cpu >= minimum, fmt, f"by CPU time; wall clock {wall:{fmt}}{suffix}")
+    note = f"wall clock; CPU time {cpu:{fmt}}{suffix}" if cpu is not None else ""
+    return target(name, required, wall, wall >= minimum, fmt, note)
+
+
+def target(name: str, required: str, measured: float, ok: bool, fmt: str = ".2f", note: str = "") -> dict:
+    return {
+        "target": name, "required": required, "measured": measured,
+        "measured_text": format(measured, fmt) + (f" ({note})" if note else ""),
+        "met": bool(ok), "met_text": "yes" if ok else "**no**",
+    }
+
+
+def render(result: dict) -> str:
+    """The markdown section of one result: settings, machine, table, targets."""
+    columns = TRAIN_COLUMNS if result["benchmark"] == "train" else PREDICT_COLUMNS
+    s = result["settings"]
+    threads = s.get("threads")
+    heading = result["title"] + (f", {threads} thread{'s' if threads > 1 else ''}" if s.get("device") == "cpu" and threads else "")
+    parts = [
+        f"### {heading}",
+        "",
+        f"`{result['command']}` — {result['created']}, {result['size']} size",
+        "",
+        f"Machine: {describe_machine(result['machine'])}. "
+        f"Measured matmul peak ({result['peak']['dtype']}): {result['peak']['measured_tflops']:.3f} TFLOP/s"
+        + (f" ({result['peak']['measured_tflops_per_cpu_second']:.3f} per CPU second)"
+           if result["peak"].get("measured_tflops_per_cpu_second") else "")
+        + (f"; datasheet peak {result['peak']['spec_tflops']:.0f} TFLOP/s" if result["peak"].get("spec_tflops") else "")
+        + ".",
+        "",
+        "Settings: " + ", ".join(f"{k}={v}" for k, v in s.items()) + ".",
+        "",
+        table(list(result["runs"].values()), columns),
+        "",
+        table(result["targets"], TARGET_COLUMNS),
+    ]
+    if result.get("notes"):
+        parts += [""] + [f"- {note}" for note in result["notes"]]
+    return "\n".join(parts) + "\n"
+
+
+def write_markdown(out_dir: Path = RESULTS_DIR) -> Path:
+    """Regenerate ``RESULTS.md`` from every result file in ``out_dir``."""
+    sections = [render(r) for r in load_all(out_dir)]
+    text = (
+        "# Benchmark results\n\n"
+        "Generated by `python -m benchmarks.train` / `python -m benchmarks.predict` from the JSON files "
+        "beside this one; do not edit by hand. Speed-ups are ratios of runs side by side in one process "
+        "on one machine.\n\n" + "\n".join(sections)
+    )
+    path = Path(out_dir) / MARKDOWN_FILE
+    path.write_text(text, encoding="utf-8")
+    return path

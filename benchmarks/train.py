@@ -1,0 +1,370 @@
+"""Fine-tuning speed: ``bertclf.train.fit`` against ``transformers.Trainer``, side by side.
+
+    python -m benchmarks.train                      # bundled MiniLM, 4,000 tweets, CPU
+    python -m benchmarks.train --model DIR --device cuda   # e.g. BERT-base in bf16 on a GPU
+
+Three runs on the same model, data, batch size, max_length, epochs, learning rate, warmup,
+weight decay, clipping and seed, in one process, one after the other:
+
+- ``bertclf``: ``bertclf.train.fit`` (length-bucketed batches, its explicit Accelerate loop);
+- ``Trainer (default)``: ``transformers.Trainer`` as it comes: random batches with dynamic
+  padding (``DataCollatorWithPadding``), its default optimizer and loop;
+- ``Trainer (group_by_length)``: the same, with Trainer's own length grouping switched on.
+
+Each reports samples/s and real (non-padding) tokens/s over the training epoch, the share of
+padding it computed on, peak memory, test accuracy, and the FLOP/s spent on real tokens as a
+share of the matmul peak measured in the same run (CPU), or of the GPU's bf16 peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks import common
+from bertclf import data
+from bertclf.batching import encode, make_loader, padding_stats
+from bertclf.modeling import load_classifier, load_tokenizer
+from bertclf.profiles import BUNDLED_MODEL, mixed_precision, pick_device, set_seed
+import bertclf.train as train_module
+from bertclf.train import TrainConfig, fit
+
+FULL = {"train_size": 4000, "eval_size": 2000}
+CONTENDERS = ("bertclf", "trainer", "trainer_grouped")
+LABELS = {
+    "bertclf": "bertclf fit (length-bucketed)",
+    "trainer": "Trainer (default: dynamic padding)",
+    "trainer_grouped": "Trainer (group_by_length)",
+}
+WARMUP_RATIO = 0.1
+WEIGHT_DECAY = 0.01
+MAX_GRAD_NORM = 1.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.train", description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=BUNDLED_MODEL, help="Hub id or local directory (default: bundled MiniLM)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda if present)")
+    p.add_argument("--train-size", type=int, default=FULL["train_size"])
+    p.add_argument("--eval-size", type=int, default=FULL["eval_size"], help="validation and test examples")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=int, default=1, help="runs of each contender, interleaved; the median counts")
+    p.add_argument("--contenders", default=",".join(CONTENDERS), help=f"comma-separated subset of {','.join(CONTENDERS)}")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
+    p.add_argument("--peak-seconds", type=float, default=3.0, help="time spent measuring the matmul peak")
+    p.add_argument("--out", type=Path, help="results folder (default: benchmarks/results at full size, "
+                   "runs/benchmarks/results otherwise)")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"),
+                   help="where the bertclf run is kept (benchmarks.predict reuses it)")
+    return p.parse_args(argv)
+
+
+def bertclf_run_dir(runs_dir: Path, model: str, train_size: int, max_length: int, device: torch.device) -> Path:
+    """Where the benchmark keeps its fine-tuned bertclf run (shared with benchmarks.predict)."""
+    return runs_dir / f"{common.model_tag(model)}-{device.type}-tweets{train_size}-len{max_length}"
+
+
+# ---------------------------------------------------------------- the contenders
+
+
+def run_bertclf(dsd, args, device, run_dir: Path) -> dict:
+    config = TrainConfig(
+        model=args.model, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
+        max_length=args.max_length, warmup_ratio=WARMUP_RATIO, weight_decay=WEIGHT_DECAY,
+        max_grad_norm=MAX_GRAD_NORM, seed=args.seed, device=device.type, patience=args.epochs,
+    )
+    if run_dir.exists():
+        shutil.rmtree(run_dir)
+    cpu_seconds = []
+    one_epoch = train_module._train_one_epoch
+
+    def timed_epoch(*args, **kwargs):  # CPU time of each training epoch, next to fit's wall time
+        start = time.process_time()
+        row = one_epoch(*args, **kwargs)
+        cpu_seconds.append(time.process_time() - start)
+        return row
+
+    train_module._train_one_epoch = timed_epoch
+    try:
+        result = fit(dsd, run_dir, config)
+    finally:
+        train_module._train_one_epoch = one_epoch
+    # The same batches fit trained on (same seed, epoch by epoch), for the padding count.
+    tokenizer = load_tokenizer(args.model)
+    loader = make_loader(encode(dsd["train"], tokenizer, args.max_length), tokenizer, args.batch_size,
+                         shuffle=True, bucket=True, seed=args.seed)
+    real = total = 0
+    for _ in range(args.epochs):
+        stats = padding_stats(loader)
+        real, total = real + stats["real_tokens"], total + stats["total_tokens"]
+    return {
+        "epoch_seconds": sum(row["seconds"] for row in result.history),
+        "epoch_cpu_seconds": sum(cpu_seconds),
+        "samples": args.epochs * len(dsd["train"]),
+        "real_tokens": real,
+        "total_tokens": total,
+        "train_loss": float(np.mean(result.step_losses)),
+        "test_accuracy": result.test.accuracy,
+    }
+
+
+class CountingCollator:
+    """Wraps Trainer's collator to count the real and padded tokens of every batch it builds."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.real = self.total = self.samples = 0
+
+    def __call__(self, features):
+        batch = self.inner(features)
+        mask = batch["attention_mask"]
+        self.real += int(mask.sum())
+        self.total += mask.numel()
+        self.samples += mask.shape[0]
+        return batch
+
+
+def run_trainer(dsd, args, device, grouped: bool, work_dir: Path) -> dict:
+    from transformers import DataCollatorWithPadding, Trainer, TrainerCallback, TrainingArguments
+
+    class EpochTimer(TrainerCallback):
+        """Times the training epochs only (not set-up, not evaluation), like fit's history."""
+
+        seconds = cpu_seconds = 0.0
+
+        def on_epoch_begin(self, *_, **__):
+            self.start, self.cpu_start = time.perf_counter(), time.process_time()
+
+        def on_epoch_end(self, *_, **__):
+            EpochTimer.seconds += time.perf_counter() - self.start
+            EpochTimer.cpu_seconds += time.process_time() - self.cpu_start
+
+    EpochTimer.seconds = EpochTimer.cpu_seconds = 0.0
+    tokenizer = load_tokenizer(args.model)
+    names = data.label_names(dsd)
+    set_seed(args.seed)  # the same initial classification head as bertclf's
+    model = load_classifier(args.model, names)
+
+    def tokenize(batch):  # the usual Hugging Face recipe: truncate, pad later per batch
+        return tokenizer(batch["text"], truncation=True, max_length=args.max_length)
+
+    encoded = dsd.map(tokenize, batched=True, remove_columns=["text"], desc="tokenize")
+    collator = CountingCollator(DataCollatorWithPadding(tokenizer))
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    grouping = {}
+    if grouped:  # transformers 5.x renamed group_by_length=True to train_sampling_strategy
+        grouping = {"group_by_length": True} if "group_by_length" in fields else {"train_sampling_strategy": "group_by_length"}
+    warmup = {"warmup_ratio": WARMUP_RATIO} if "warmup_ratio" in fields else {"warmup_steps": WARMUP_RATIO}
+    training_args = TrainingArguments(
+        output_dir=str(work_dir),
+        per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=64,
+        num_train_epochs=args.epochs,
+        learning_rate=args.lr,
+        weight_decay=WEIGHT_DECAY,
+        max_grad_norm=MAX_GRAD_NORM,
+        seed=args.seed,
+        eval_strategy="no",
+        save_strategy="no",
+        report_to="none",
+        use_cpu=device.type == "cpu",
+        bf16=mixed_precision(device) == "bf16",
+        fp16=mixed_precision(device) == "fp16",
+        **warmup,
+        **grouping,
+    )
+    timer = EpochTimer()
+    trainer = Trainer(
+        model=model, args=training_args, train_dataset=encoded["train"], data_collator=collator,
+        processing_class=tokenizer, callbacks=[timer],
+    )
+    output = trainer.train()
+    counted = {"real_tokens": collator.real, "total_tokens": collator.total, "samples": collator.samples}
+    predictions = trainer.predict(encoded["test"])
+    accuracy = float((predictions.predictions.argmax(axis=1) == predictions.label_ids).mean())
+    return {
+        "epoch_seconds": EpochTimer.seconds,
+        "epoch_cpu_seconds": EpochTimer.cpu_seconds,
+        **counted,
+        "train_loss": float(output.training_loss),
+        "test_accuracy": accuracy,
+        "optimizer": str(training_args.optim.value if hasattr(training_args.optim, "value") else training_args.optim),
+    }
+
+
+def warm_up(args, device, dsd) -> None:
+    """A few training steps on a throwaway model, so that no contender pays the one-time costs
+    (thread pools, kernel selection, lazy imports)."""
+    tokenizer = load_tokenizer(args.model)
+    model = load_classifier(args.model, data.label_names(dsd)).to(device).train()
+    texts = list(dsd["train"]["text"])[: 3 * args.batch_size]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-6)
+    for i in range(0, len(texts), args.batch_size):
+        batch = tokenizer(texts[i : i + args.batch_size], truncation=True, max_length=args.max_length,
+                          padding=True, return_tensors="pt").to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            model(**batch).logits.float().sum().backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    del model, optimizer
+
+
+# ---------------------------------------------------------------- measuring and reporting
+
+
+def measure_peak(device: torch.device, seconds: float) -> tuple[float, float]:
+    dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
+    return common.matmul_peak(device, dtype, seconds=seconds)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    device = pick_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    unknown = set(contenders) - set(CONTENDERS)
+    if unknown:
+        sys.exit(f"unknown contender(s) {sorted(unknown)}: choose from {', '.join(CONTENDERS)}")
+    full = args.train_size >= FULL["train_size"] and args.eval_size >= FULL["eval_size"]
+    size = "full" if full else "smoke"
+    out_dir = args.out or (common.RESULTS_DIR if size == "full" else Path("runs/benchmarks/results"))
+    info = common.machine(device)
+    print(f"[benchmarks.train] {common.describe_machine(info)}", flush=True)
+    if warning := common.busy_warning():
+        print(f"[benchmarks.train] warning: {warning}", flush=True)
+
+    peak_before, peak_cpu_before = measure_peak(device, args.peak_seconds)
+    dsd = data.load("tweets", seed=args.seed, train_size=args.train_size, eval_size=args.eval_size)
+    tokenizer = load_tokenizer(args.model)
+    lengths = [len(ids) for ids in encode(dsd["train"], tokenizer, args.max_length).with_format(None)["input_ids"]]
+    warm_up(args, device, dsd)
+    fm = common.flop_model(load_classifier(args.model, data.label_names(dsd)))
+    useful_flops = args.epochs * common.sequence_flops(lengths, fm, training=True)
+
+    run_dir = bertclf_run_dir(args.runs_dir, args.model, args.train_size, args.max_length, device)
+    measured: dict[str, list[dict]] = {c: [] for c in contenders}
+    for repeat in range(args.repeats):
+        for name in contenders:
+            print(f"[benchmarks.train] {LABELS[name]} (run {repeat + 1}/{args.repeats})", flush=True)
+            load_before = os.getloadavg()[0]
+            with tempfile.TemporaryDirectory(prefix="bench-trainer-") as work, common.PeakMemory(device) as mem:
+                if name == "bertclf":
+                    row = run_bertclf(dsd, args, device, run_dir)
+                else:
+                    row = run_trainer(dsd, args, device, grouped=name == "trainer_grouped", work_dir=Path(work))
+            row.update(peak_memory_mb=mem.peak_mb, peak_memory_added_mb=mem.added_mb,
+                       load_average_before=load_before)
+            measured[name].append(row)
+            common.release_memory()
+    peak_after, peak_cpu_after = measure_peak(device, args.peak_seconds)
+    measured_peak, measured_peak_cpu = max(peak_before, peak_after), max(peak_cpu_before, peak_cpu_after)
+    by_cpu = common.judge_by_cpu_time(device)
+    spec_peak = common.gpu_spec_peak(info.get("gpu", "")) if device.type == "cuda" else None
+    reference_peak = spec_peak or measured_peak
+
+    runs = {}
+    for name, rows in measured.items():
+        # best of the repeats: the run least slowed down by anything else on the machine
+        chosen = min(rows, key=lambda r: r["epoch_cpu_seconds" if by_cpu else "epoch_seconds"])
+        seconds = chosen["epoch_seconds"]
+        runs[name] = {
+            "label": LABELS[name],
+            **chosen,
+            "samples_per_second": chosen["samples"] / seconds,
+            "real_tokens_per_second": chosen["real_tokens"] / seconds,
+            "padding_fraction": 1 - chosen["real_tokens"] / chosen["total_tokens"],
+            "useful_flops": useful_flops,
+            "real_token_tflops": useful_flops / seconds / 1e12,
+            "flop_utilization": useful_flops / seconds / reference_peak,
+            "flop_utilization_cpu_time": (useful_flops / chosen["epoch_cpu_seconds"] / measured_peak_cpu
+                                          if device.type == "cpu" else None),
+            "all_epoch_seconds": [r["epoch_seconds"] for r in rows],
+            "all_epoch_cpu_seconds": [r["epoch_cpu_seconds"] for r in rows],
+        }
+    if "bertclf" in runs:
+        for name, row in runs.items():
+            row["bertclf_speedup"] = runs[name]["epoch_seconds"] / runs["bertclf"]["epoch_seconds"]
+            row["bertclf_speedup_cpu_time"] = runs[name]["epoch_cpu_seconds"] / runs["bertclf"]["epoch_cpu_seconds"]
+
+    targets = []
+    if "bertclf" in runs:
+        b = runs["bertclf"]
+        if "trainer" in runs:
+            t = runs["trainer"]
+            targets.append(common.speed_target("training speed vs default Trainer", "≥ 1.50×", 1.5,
+                                               t["bertclf_speedup"], t["bertclf_speedup_cpu_time"], by_cpu))
+            gap = abs(b["test_accuracy"] - t["test_accuracy"]) * 100
+            targets.append(common.target("test accuracy vs default Trainer", "within 1 point", gap, gap <= 1.0, note="points apart"))
+        if "trainer_grouped" in runs:
+            g = runs["trainer_grouped"]
+            targets.append(common.speed_target("training speed vs Trainer(group_by_length)", "≥ 1.00×", 1.0,
+                                               g["bertclf_speedup"], g["bertclf_speedup_cpu_time"], by_cpu))
+        if device.type == "cpu":
+            targets.append(common.speed_target("real-token FLOP/s of measured matmul peak", "≥ 50%", 0.5,
+                                               b["flop_utilization"], b["flop_utilization_cpu_time"], by_cpu,
+                                               fmt=".1%", suffix=""))
+        else:
+            targets.append(common.target("MFU (real tokens, bf16 peak)", "report", b["flop_utilization"], True, fmt=".1%"))
+
+    command = " ".join(["python -m benchmarks.train", *(sys.argv[1:] if argv is None else argv)])
+    result = {
+        "name": common.result_name("train", device, args.model),
+        "benchmark": "train",
+        "title": f"Training: {common.model_tag(args.model)} on {args.train_size} tweets, {device.type}",
+        "command": command,
+        "created": common.now(),
+        "size": size,
+        "machine": {**info, "load_average_1min_at_end": round(os.getloadavg()[0], 2)},
+        "settings": {
+            "model": args.model, "device": device.type, "precision": mixed_precision(device) if device.type == "cuda" else "fp32",
+            "train_size": args.train_size, "test_size": len(dsd["test"]), "batch_size": args.batch_size,
+            "max_length": args.max_length, "epochs": args.epochs, "lr": args.lr, "warmup_ratio": WARMUP_RATIO,
+            "weight_decay": WEIGHT_DECAY, "max_grad_norm": MAX_GRAD_NORM, "seed": args.seed, "repeats": args.repeats,
+            "threads": torch.get_num_threads(), "targets_judged_by": "CPU time" if by_cpu else "wall clock",
+        },
+        "peak": {
+            "dtype": "fp32" if device.type == "cpu" else "bf16",
+            "measured_tflops": measured_peak / 1e12,
+            "measured_tflops_before_after": [peak_before / 1e12, peak_after / 1e12],
+            "measured_tflops_per_cpu_second": measured_peak_cpu / 1e12 if device.type == "cpu" else None,
+            "spec_tflops": spec_peak / 1e12 if spec_peak else None,
+            "utilization_against": "datasheet bf16 peak" if spec_peak else "measured matmul peak",
+        },
+        "flop_model": {**fm, "formula": "3 x (2 x per_token_params x s + 2 x per_sequence_params + 4 x layers x hidden x s^2) per sequence of s real tokens"},
+        "runs": runs,
+        "targets": targets,
+        "notes": [
+            "Speed-up = the contender's epoch time / bertclf's epoch time (training loop only; "
+            "set-up, evaluation and checkpoints excluded for all). 'By CPU time': the same ratio from the "
+            "CPU time each epoch consumed, which other processes' load hardly changes in a one-thread run.",
+            "All runs use lr, warmup ratio, weight decay, gradient clipping and seed of bertclf; "
+            "Trainer keeps its own optimizer (" + ", ".join(sorted({r.get('optimizer', '') for r in runs.values() if r.get('optimizer')})) + "), sampler, collator and loop.",
+        ],
+    }
+    path = common.save(result, out_dir)
+    print_report(result, path)
+    return result
+
+
+def print_report(result: dict, path: Path) -> None:
+    print()
+    print(common.render(result))
+    print(f"[benchmarks.train] wrote {path} and {path.parent / common.MARKDOWN_FILE}")
+
+
+if __name__ == "__main__":
+    main()

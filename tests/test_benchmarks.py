@@ -1,0 +1,105 @@
+"""The benchmarks keep working: both run end to end at a smoke size (a tiny random BERT, 64
+training and 32 test tweets) and write sane result files. No timing is asserted: speed is
+measured by ``python -m benchmarks.train`` / ``benchmarks.predict`` at full size, not here."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory):
+    """A tiny randomly initialised BERT classifier with the bundled tokenizer."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from bertclf.modeling import load_tokenizer
+
+    path = tmp_path_factory.mktemp("bench-tiny-bert")
+    tokenizer = load_tokenizer()
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.model_max_length = config.max_position_embeddings
+    tokenizer.save_pretrained(path)
+    return path
+
+
+def smoke_args(model, tmp_path) -> list[str]:
+    return ["--model", str(model), "--device", "cpu", "--train-size", "64", "--eval-size", "32",
+            "--max-length", "32", "--peak-seconds", "0.2", "--out", str(tmp_path / "results"),
+            "--runs-dir", str(tmp_path / "runs")]
+
+
+def positive(x) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def check_common(result: dict) -> None:
+    assert result["size"] == "smoke"
+    assert result["machine"]["cpu"] and result["machine"]["logical_cores"] >= 1
+    assert "torch" in result["machine"]["versions"]
+    assert positive(result["peak"]["measured_tflops"])
+    assert result["targets"] and all(isinstance(t["met"], bool) for t in result["targets"])
+
+
+def test_train_benchmark_reports_every_contender(tiny_bert, tmp_path):
+    from benchmarks import train
+
+    result = train.main([*smoke_args(tiny_bert, tmp_path), "--batch-size", "16"])
+    out, runs = tmp_path / "results", tmp_path / "runs"
+    check_common(result)
+    assert set(result["runs"]) == {"bertclf", "trainer", "trainer_grouped"}
+    for row in result["runs"].values():
+        for key in ("samples_per_second", "real_tokens_per_second", "epoch_seconds", "epoch_cpu_seconds", "peak_memory_mb",
+                    "real_token_tflops", "flop_utilization", "bertclf_speedup"):
+            assert positive(row[key]), (row["label"], key, row[key])
+        assert row["samples"] == 64
+        assert 0 < row["real_tokens"] <= row["total_tokens"]
+        assert 0 <= row["padding_fraction"] < 1
+        assert 0 <= row["test_accuracy"] <= 1
+    rows = result["runs"]
+    # every run trains on the same examples, so the same real tokens (only the padding differs)
+    assert rows["bertclf"]["real_tokens"] == rows["trainer"]["real_tokens"] == rows["trainer_grouped"]["real_tokens"]
+    # length bucketing never pads more than random batches (a deterministic count, not a timing)
+    assert rows["bertclf"]["padding_fraction"] <= rows["trainer"]["padding_fraction"]
+    assert rows["bertclf"]["bertclf_speedup"] == pytest.approx(1.0)
+    assert {t["target"] for t in result["targets"]} >= {"training speed vs default Trainer",
+                                                         "training speed vs Trainer(group_by_length)"}
+    saved = json.loads((out / f"{result['name']}.json").read_text())
+    assert saved["runs"].keys() == result["runs"].keys()
+    assert [p.name for p in runs.iterdir()] == [train.bertclf_run_dir(runs, str(tiny_bert), 64, 32, torch.device("cpu")).name]
+    check_markdown(out, result, "| run | samples/s |")
+
+
+def test_predict_benchmark_compares_fp32_and_int8(tiny_bert, tmp_path):
+    from benchmarks import predict
+
+    result = predict.main([*smoke_args(tiny_bert, tmp_path), "--latency-texts", "3", "--repeats", "1"])
+    check_common(result)
+    assert set(result["runs"]) == {"bertclf_fp32", "pipeline_fp32", "pipeline_fp32_presorted", "bertclf_int8", "pipeline_int8"}
+    assert (tmp_path / "runs").is_dir() and result["settings"]["run_dir"].startswith(str(tmp_path / "runs")), \
+        "without a run from benchmarks.train, predict fine-tunes one"
+    for row in result["runs"].values():
+        assert row["texts"] == 32
+        for key in ("texts_per_second", "cpu_seconds", "latency_p50_ms", "latency_p95_ms", "bertclf_speedup"):
+            assert positive(row[key]), (row["label"], key)
+        assert row["latency_p50_ms"] <= row["latency_p95_ms"]
+        assert 0 <= row["accuracy"] <= 1 and 0 <= row["agreement_with_pipeline"] <= 1
+        assert 0 <= row["padding_fraction"] < 1
+    # sorting by length never pads more than input order (a count, not a timing)
+    assert result["runs"]["bertclf_fp32"]["padding_fraction"] <= result["runs"]["pipeline_fp32"]["padding_fraction"]
+    # the same fine-tuned model behind both: (near enough) the same labels
+    assert result["runs"]["bertclf_fp32"]["agreement_with_pipeline"] >= 0.9
+    assert result["runs"]["pipeline_fp32"]["accuracy_change"] == 0
+    check_markdown(tmp_path / "results", result, "| run | texts/s |")
+
+
+def check_markdown(out, result: dict, header: str) -> None:
+    """RESULTS.md is generated from the JSON files, with the machine named."""
+    text = (out / "RESULTS.md").read_text()
+    assert result["title"] in text and header in text and "Machine:" in text
