@@ -244,8 +244,8 @@ def _fused_adamw(device: str | None) -> bool | None:
     """Use torch's fused AdamW (one kernel over all parameters) on CPU and CUDA.
 
     The default for-each-parameter update reads and writes every weight and both moments in
-    many separate passes; on 2 CPU cores that took about 3x as long per step as the fused kernel
-    (measured with MiniLM's 23M parameters). ``transformers.Trainer`` uses the fused one too.
+    many separate passes: for MiniLM's 23M parameters on one CPU core, 95 ms per step against
+    15 ms fused, about 8% of a whole training step. ``transformers.Trainer`` uses the fused one too.
     """
     return True if pick_device(device).type in ("cpu", "cuda") else None
 
