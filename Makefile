@@ -12,6 +12,9 @@ ifneq ($(BERTCLF_PROFILE),full)
 export HF_HUB_OFFLINE ?= 1
 endif
 
+# Chapters draw inline figures: a non-interactive MPLBACKEND (e.g. Agg) would hide them
+unexport MPLBACKEND
+
 .PHONY: setup book test unit notebooks ci-book bench clean
 
 setup: $(VENV)/.installed
