@@ -1,8 +1,9 @@
-"""The book's structure: every chapter listed, stored without outputs, Colab-ready.
+"""The book's structure: every chapter listed, stored without outputs, Colab-ready, cells short.
 
 The chapters themselves are executed by nbmake (see the Makefile's `notebooks` target).
 """
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -51,6 +52,39 @@ def test_first_code_cell_installs_in_colab_and_prints_the_environment(path):
     assert "google.colab" in first and f"git+{REPOSITORY_URL}" in first
     assert "show_environment()" in first
     assert nb.cells[0].cell_type == "markdown", "a chapter opens with prose"
+
+
+BOOK_EXTRA = re.compile(r"\[[^\]]*\bbook\b[^\]]*\]")  # [book], [book,test], [ book ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_colab_installs_bertclf_without_the_book_extra(path):
+    # Colab needs the package, not Jupyter Book and Sphinx (the [book] extra builds the HTML).
+    nb = nbformat.read(path, as_version=4)
+    offenders = [
+        i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+        for line in c.source.splitlines() if "install" in line and BOOK_EXTRA.search(line)
+    ]
+    assert not offenders, f"{path.name}: cells {offenders} install the [book] extra; install plain bertclf"
+
+
+MAX_CODE_CELL_LINES = 25
+
+
+@pytest.mark.skip(
+    reason="pending: cells longer than 25 lines remain in 02_concepts (30, 39), 03_algorithm (39), "
+    "06_applications (19, 25, 32, 50) and appendix_performance (7)"
+)
+def test_no_code_cell_is_longer_than_25_lines():
+    # One idea per cell; plotting and other plumbing belong in bertclf.plots / bertclf.book.
+    offenders = []
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for i, c in enumerate(nb.cells):
+            lines = len(c.source.rstrip().splitlines())
+            if c.cell_type == "code" and lines > MAX_CODE_CELL_LINES:
+                offenders.append(f"{path.name} cell {i} ({lines} lines)")
+    assert not offenders, f"code cells over {MAX_CODE_CELL_LINES} lines: {', '.join(offenders)}"
 
 
 def test_repository_url_is_the_same_everywhere():
