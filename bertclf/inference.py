@@ -3,6 +3,8 @@
 Predictions follow the ``transformers`` pipeline convention, one dict per text:
 ``{"label": str, "score": float, "probs": {label: float}}``. Texts are sorted by length and
 batched so that almost no compute goes to padding; the results come back in input order.
+Two backends run the same batches: ``torch`` (default) and ``onnx`` (ONNX Runtime, CPU, on the
+graph ``bertclf export`` writes; see :mod:`bertclf.onnx_backend`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from bertclf import runs
 from bertclf.batching import LengthBucketBatchSampler, check_max_length
 from bertclf.errors import BertclfError
 from bertclf.evaluate import softmax
+from bertclf.onnx_backend import OnnxModel
 from bertclf.profiles import pick_device
 
 LONG_TEXT_MODES = ("truncate", "head_tail", "sliding")
+BACKENDS = ("torch", "onnx")
 
 
 def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
@@ -54,33 +58,57 @@ def _valid_unicode(text: str) -> str:
 
 
 class Classifier:
-    """A fine-tuned text classifier loaded from a run directory."""
+    """A fine-tuned text classifier loaded from a run directory.
 
-    def __init__(self, model, tokenizer, max_length: int, device: torch.device) -> None:
-        self.model = model.eval()
+    ``model`` is a torch model or an :class:`~bertclf.onnx_backend.OnnxModel`; ``info`` the
+    run's ``bertclf.json`` (labels, config, profile, versions) when loaded from a run.
+    """
+
+    def __init__(
+        self, model, tokenizer, max_length: int, device: torch.device,
+        *, info: dict | None = None, quantized: bool = False,
+    ) -> None:
+        self.model = model.eval() if isinstance(model, torch.nn.Module) else model
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.device = device
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.info = info or {}
+        self.quantized = quantized
+
+    @property
+    def backend(self) -> str:
+        return "onnx" if isinstance(self.model, OnnxModel) else "torch"
 
     @classmethod
-    def load(cls, run_dir: str | Path, *, device: str | None = None, quantize: bool = False) -> Classifier:
+    def load(
+        cls, run_dir: str | Path, *, device: str | None = None, quantize: bool = False, backend: str = "torch",
+    ) -> Classifier:
         """Load a run directory written by :func:`bertclf.train.fit`.
 
-        ``quantize=True`` applies int8 dynamic quantization (CPU only).
+        ``quantize=True`` applies int8 dynamic quantization (CPU only). ``backend="onnx"`` runs
+        the graph written by ``bertclf export`` (``--quantize`` for the int8 one) on ONNX Runtime.
         """
+        if backend not in BACKENDS:
+            raise BertclfError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if backend == "onnx" and device not in (None, "cpu"):
+            raise BertclfError(f"the onnx backend runs on the CPU, not {device}: use backend='torch' there")
         run_dir = runs.check_run_dir(run_dir)
         info = runs.run_info(run_dir)
-        target = torch.device("cpu") if quantize else pick_device(device)
-        model = AutoModelForSequenceClassification.from_pretrained(run_dir)
+        target = torch.device("cpu") if quantize or backend == "onnx" else pick_device(device)
+        if backend == "onnx":
+            model = OnnxModel.load(run_dir, quantize=quantize)
+        else:
+            model = AutoModelForSequenceClassification.from_pretrained(run_dir)
         tokenizer = AutoTokenizer.from_pretrained(run_dir)
         if model.config.num_labels != len(info["label_names"]):
             raise BertclfError(
                 f"{run_dir}: the model has {model.config.num_labels} outputs but the run records "
                 f"{len(info['label_names'])} labels; the directory is inconsistent, train it again"
             )
-        model = quantize_int8(model) if quantize else model.to(target)
-        return cls(model, tokenizer, info["config"]["max_length"], target)
+        if backend == "torch":
+            model = quantize_int8(model) if quantize else model.to(target)
+        return cls(model, tokenizer, info["config"]["max_length"], target, info=info, quantized=quantize)
 
     def predict(
         self,
@@ -155,7 +183,6 @@ class Classifier:
                 owner.append(i)
         return pieces, np.array(owner, dtype=np.int64)
 
-    @torch.inference_mode()
     def _probs(self, pieces: list[list[int]], batch_size: int) -> np.ndarray:
         """Softmax probabilities for token-id sequences, batched by length."""
         sampler = LengthBucketBatchSampler([len(p) for p in pieces], batch_size, shuffle=False)
@@ -163,14 +190,21 @@ class Classifier:
         pad = self.tokenizer.pad_token_id or 0
         for batch in sampler.batches(0):
             width = max(len(pieces[i]) for i in batch)
-            input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros_like(input_ids)
+            input_ids = np.full((len(batch), width), pad, dtype=np.int64)
+            mask = np.zeros_like(input_ids)
             for row, i in enumerate(batch):
-                input_ids[row, : len(pieces[i])] = torch.tensor(pieces[i])
+                input_ids[row, : len(pieces[i])] = pieces[i]
                 mask[row, : len(pieces[i])] = 1
-            logits = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).logits
-            out[batch] = softmax(logits.float().cpu().numpy().astype(np.float64))
+            out[batch] = softmax(self._logits(input_ids, mask).astype(np.float64))
         return out
+
+    @torch.inference_mode()
+    def _logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """One padded batch through the backend: logits as a float array."""
+        if self.backend == "onnx":
+            return self.model(input_ids, mask)
+        input_ids, mask = torch.from_numpy(input_ids).to(self.device), torch.from_numpy(mask).to(self.device)
+        return self.model(input_ids=input_ids, attention_mask=mask).logits.float().cpu().numpy()
 
     def _as_dict(self, probs: np.ndarray) -> dict:
         best = int(probs.argmax())

@@ -1,0 +1,204 @@
+"""Load test of ``bertclf serve``: requests/s and p50/p95/p99 latency, loopback only.
+
+    python -m benchmarks.serve_load                          # torch and onnx, fp32 and int8
+    python -m benchmarks.serve_load --backends onnx --no-int8 --clients 1 32
+
+For each backend and precision the service runs twice in its own process (``bertclf serve``,
+``--threads`` model threads): with micro-batching (``--max-batch 32 --max-wait-ms 5``; 0 ms
+batches only what is already waiting) and one request at a time (``--max-batch 1``).
+Closed-loop clients (1, 8, 32 at once; each sends one test tweet, waits for the answer, sends
+the next) send ``--requests`` requests per level, or stop after ``--seconds``; the client runs
+in this process, on the same cores as the service. The run is the one ``benchmarks.predict``
+uses (trained there if missing); ONNX graphs are exported if missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import torch
+
+from benchmarks import common
+from benchmarks.predict import ensure_run
+from benchmarks.train import FULL
+from bertclf import data
+from bertclf.export import export_onnx
+from bertclf.onnx_backend import graph_path
+from bertclf.profiles import BUNDLED_MODEL
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.serve_load", description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=BUNDLED_MODEL, help="Hub id or local directory (default: bundled MiniLM)")
+    p.add_argument("--run-dir", type=Path, help="a fine-tuned bertclf run (default: benchmarks.predict's)")
+    p.add_argument("--backends", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
+    p.add_argument("--no-int8", action="store_true", help="fp32 only")
+    p.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32], help="concurrent clients per level")
+    p.add_argument("--requests", type=int, default=256, help="requests per level (after a warm-up)")
+    p.add_argument("--seconds", type=float, default=30.0, help="time limit per level")
+    p.add_argument("--threads", type=int, default=os.cpu_count(), help="model threads of the service")
+    p.add_argument("--max-wait-ms", type=float, default=5.0, help="the batched service's wait for more requests")
+    p.add_argument("--train-size", type=int, default=FULL["train_size"], help="training tweets if a run is trained")
+    p.add_argument("--eval-size", type=int, default=FULL["eval_size"], help="test tweets the requests draw from")
+    p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="results folder (default: benchmarks/results at full size, "
+                   "runs/benchmarks/results otherwise)")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"), help="where benchmark runs are kept")
+    return p.parse_args(argv)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Service:
+    """``bertclf serve`` in a child process on a free loopback port."""
+
+    def __init__(self, run_dir: Path, backend: str, int8: bool, batching: list[str], threads: int) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        command = [sys.executable, "-m", "bertclf.cli", "serve", str(run_dir), "--backend", backend,
+                   "--port", self.url.rsplit(":", 1)[1], "--threads", str(threads), "--max-queue", "4096",
+                   *(["--quantize"] if int8 else []), *batching]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def __enter__(self) -> Service:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"bertclf serve exited: {self.process.stdout.read()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.2)
+        self.process.kill()
+        raise RuntimeError("bertclf serve did not start within 120 s")
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def stats(self) -> dict:
+        return httpx.get(f"{self.url}/health", timeout=10).json()
+
+
+async def load_level(url: str, texts: list[str], clients: int, requests: int, seconds: float) -> dict:
+    """``clients`` closed-loop clients share ``requests`` requests (or stop at ``seconds``)."""
+    latencies, errors, sent = [], 0, 0
+    stop_at = time.perf_counter() + seconds
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal errors, sent
+        while sent < requests and time.perf_counter() < stop_at:
+            text = texts[sent % len(texts)]
+            sent += 1
+            start = time.perf_counter()
+            answer = await http.post("/predict", json={"text": text})
+            if answer.status_code == 200:
+                latencies.append(time.perf_counter() - start)
+            else:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    ms = np.array(latencies) * 1000
+    return {
+        "clients": clients, "requests": len(latencies), "errors": errors, "seconds": elapsed,
+        "requests_per_second": len(latencies) / elapsed,
+        **{f"latency_p{q}_ms": float(np.percentile(ms, q)) if len(ms) else None for q in (50, 95, 99)},
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    device = torch.device("cpu")
+    torch.set_num_threads(args.threads)  # as in the service: the machine line and the result name say so
+    batching = {"batched": ["--max-batch", "32", "--max-wait-ms", str(args.max_wait_ms)],
+                "one_at_a_time": ["--max-batch", "1"]}
+    size = "full" if args.eval_size >= FULL["eval_size"] and args.requests >= 256 else "smoke"
+    out_dir = args.out or (common.RESULTS_DIR if size == "full" else Path("runs/benchmarks/results"))
+    info = common.machine(device)
+    print(f"[benchmarks.serve_load] {common.describe_machine(info)}", flush=True)
+    if warning := common.busy_warning():
+        print(f"[benchmarks.serve_load] warning: {warning}", flush=True)
+
+    run_dir = ensure_run(args, device)
+    dsd = data.load("tweets", seed=args.seed, train_size=args.train_size, eval_size=args.eval_size)
+    texts = list(dsd["test"]["text"])
+    precisions = [False] if args.no_int8 else [False, True]
+    if "onnx" in args.backends and not all(graph_path(run_dir, q).is_file() for q in precisions):
+        print(f"[benchmarks.serve_load] exporting {run_dir} to ONNX", flush=True)
+        export_onnx(run_dir, quantize=True in precisions)
+
+    runs = {}
+    for backend in args.backends:
+        for int8 in precisions:
+            for mode, flags in batching.items():
+                name = f"{backend}_{'int8' if int8 else 'fp32'}_{mode}"
+                with Service(run_dir, backend, int8, flags, args.threads) as service:
+                    asyncio.run(load_level(service.url, texts, 4, 32, args.seconds))  # warm-up
+                    for clients in args.clients:
+                        before = service.stats()
+                        level = asyncio.run(load_level(service.url, texts, clients, args.requests, args.seconds))
+                        after = service.stats()
+                        batches = after["batches"] - before["batches"]
+                        level["mean_batch"] = (after["texts"] - before["texts"]) / batches if batches else None
+                        level["label"] = f"{backend} {'int8' if int8 else 'fp32'}, {mode.replace('_', ' ')}"
+                        runs[f"{name}_c{clients}"] = level
+                        print(f"[benchmarks.serve_load] {level['label']}, {clients} clients: "
+                              f"{level['requests_per_second']:.1f} req/s, p99 {level['latency_p99_ms']:.1f} ms",
+                              flush=True)
+
+    targets = []
+    top = max(args.clients)
+    for backend in args.backends:
+        for int8 in precisions:
+            key = f"{backend}_{'int8' if int8 else 'fp32'}"
+            batched, single = runs[f"{key}_batched_c{top}"], runs[f"{key}_one_at_a_time_c{top}"]
+            ratio = batched["requests_per_second"] / single["requests_per_second"]
+            targets.append(common.target(f"{key.replace('_', ' ')}: micro-batching vs one at a time, {top} clients",
+                                         "≥ 3.00×", ratio, ratio >= 3.0))
+
+    command = " ".join(["python -m benchmarks.serve_load", *(sys.argv[1:] if argv is None else argv)])
+    result = {
+        "name": common.result_name("serve", device, args.model),
+        "benchmark": "serve_load",
+        "title": f"Service load: {common.model_tag(args.model)} behind bertclf serve, loopback",
+        "command": command,
+        "created": common.now(),
+        "size": size,
+        "machine": {**info, "load_average_1min_at_end": round(os.getloadavg()[0], 2)},
+        "settings": {"model": args.model, "run_dir": str(run_dir), "device": "cpu", "threads": args.threads,
+                     "requests_per_level": args.requests, "seconds_per_level": args.seconds,
+                     "batched": " ".join(batching["batched"]), "texts": len(texts)},
+        "runs": runs,
+        "targets": targets,
+        "notes": [
+            "Closed loop: each client sends one text, waits for the answer, sends the next; requests/s over "
+            "the level's wall time; latency from sending to the full answer, answered (200) requests only.",
+            "The clients run in the benchmark's process on the same cores as the service.",
+        ],
+    }
+    path = common.save(result, out_dir)
+    print()
+    print(common.render(result))
+    print(f"[benchmarks.serve_load] wrote {path} and {path.parent / common.MARKDOWN_FILE}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

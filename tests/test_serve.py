@@ -1,0 +1,165 @@
+"""The HTTP service: uvicorn on 127.0.0.1 in a background thread, a real HTTP client (httpx)."""
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import httpx
+import pytest
+import uvicorn
+
+from bertclf import BertclfError, Classifier
+from bertclf.serve import create_app
+
+
+@pytest.fixture(scope="module")
+def clf(tiny_run_dir):
+    return Classifier.load(tiny_run_dir)
+
+
+@contextmanager
+def serving(app):
+    """Run ``app`` under uvicorn on a free loopback port; yield its base URL; stop it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: asyncio sets NODELAY
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def post_concurrently(url: str, bodies: list[dict]) -> list[httpx.Response]:
+    """POST every body to /predict at once, each on its own connection."""
+    async def send():
+        async with httpx.AsyncClient(base_url=url, timeout=20, limits=httpx.Limits(max_connections=64)) as client:
+            return await asyncio.gather(*(client.post("/predict", json=body) for body in bodies))
+
+    return asyncio.run(send())
+
+
+def test_health_metadata_docs_and_predictions(clf, tiny_run_dir):
+    with serving(create_app(clf)) as url, httpx.Client(base_url=url, timeout=10) as client:
+        assert client.get("/health").json()["status"] == "ok"
+        meta = client.get("/metadata").json()
+        info = json.loads((tiny_run_dir / "bertclf.json").read_text())
+        assert meta["labels"] == clf.labels == info["label_names"]
+        assert meta["model"] == info["config"]["model"] and meta["profile"] == info["profile"]
+        assert meta["versions"] == info["versions"]
+        assert meta["backend"] == "torch" and meta["int8"] is False
+        assert client.get("/docs").status_code == 200 and "/predict" in client.get("/openapi.json").json()["paths"]
+
+        one = client.post("/predict", json={"text": "so happy today"})
+        assert one.status_code == 200
+        expected = clf.predict(["so happy today"])[0]
+        assert one.json()["label"] == expected["label"] and one.json()["probs"] == pytest.approx(expected["probs"])
+        texts = ["so happy today", "so sad today", "meh"]
+        many = client.post("/predict", json={"texts": texts}).json()["predictions"]
+        assert [p["label"] for p in many] == [p["label"] for p in clf.predict(texts)]
+
+
+def test_concurrent_requests_are_micro_batched(clf):
+    texts = [f"tweet number {i}: " + "good " * i for i in range(16)]
+    expected = clf.predict(texts)
+    app = create_app(clf, max_batch=32, max_wait_ms=500)
+    with serving(app) as url:
+        answers = post_concurrently(url, [{"text": text} for text in texts])
+        stats = httpx.get(f"{url}/health").json()
+    assert all(a.status_code == 200 for a in answers)
+    for answer, reference in zip(answers, expected):  # each request gets its own text's prediction
+        assert answer.json()["probs"] == pytest.approx(reference["probs"], abs=1e-5)
+    assert stats["texts"] == 16 and stats["largest_batch"] > 1 and stats["batches"] < 16
+
+
+def test_max_batch_one_serves_one_request_at_a_time(clf):
+    with serving(create_app(clf, max_batch=1)) as url:
+        answers = post_concurrently(url, [{"text": f"text {i}"} for i in range(8)])
+        stats = httpx.get(f"{url}/health").json()
+    assert all(a.status_code == 200 for a in answers)
+    assert stats["batches"] == 8 and stats["largest_batch"] == 1
+
+
+BAD_REQUESTS = [  # (what, request arguments, status, words the error must contain)
+    ("not JSON", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "not valid JSON"),
+    ("plain text", {"content": b"hello", "headers": {"content-type": "text/plain"}}, 422, "not a JSON object"),
+    ("no body", {}, 422, "no body"),
+    ("a JSON list", {"json": ["a", "b"]}, 422, "not a JSON object"),
+    ("text not a string", {"json": {"text": 5}}, 422, "text: Input should be a valid string"),
+    ("texts not a list", {"json": {"texts": "abc"}}, 422, "texts: Input should be a valid list"),
+    ("one text not a string", {"json": {"texts": ["ok", 3]}}, 422, "texts.1: Input should be a valid string"),
+    ("empty list", {"json": {"texts": []}}, 422, "'texts' is empty"),
+    ("neither field", {"json": {}}, 422, "send either 'text'"),
+    ("both fields", {"json": {"text": "a", "texts": ["b"]}}, 422, "send either 'text'"),
+    ("unknown field", {"json": {"txt": "a"}}, 422, "txt: Extra inputs are not permitted"),
+    ("too many texts", {"json": {"texts": ["a"] * 5}}, 413, "5 texts in one request; the limit is 4"),
+    ("too long", {"json": {"texts": ["ok", "x" * 51]}}, 413, "limit of 50 characters (the first: text 1"),
+    ("body too large", {"content": b'{"text": "' + b"x" * 100_000 + b'"}',
+                        "headers": {"content-type": "application/json"}}, 413, "the request body has 100012 bytes"),
+]
+
+
+def test_bad_requests_get_a_json_4xx_and_the_service_keeps_serving(clf):
+    with serving(create_app(clf, max_texts=4, max_chars=50)) as url, httpx.Client(base_url=url, timeout=10) as client:
+        for what, request, status, words in BAD_REQUESTS:
+            answer = client.post("/predict", **request)
+            assert (answer.status_code, answer.headers["content-type"]) == (status, "application/json"), what
+            assert words in answer.json()["error"], (what, answer.json())
+            assert client.post("/predict", json={"text": "still there?"}).status_code == 200, what
+        assert client.get("/predict").status_code == 405 and client.get("/nowhere").json() == {"error": "Not Found"}
+        assert client.get("/health").json()["status"] == "ok"
+
+
+class GatedClassifier(Classifier):
+    """The real classifier, but each batch waits for ``gate``: requests pile up deterministically."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = threading.Event()
+
+    def predict(self, texts, **kwargs):
+        assert self.gate.wait(timeout=20), "the test never opened the gate"
+        return super().predict(texts, **kwargs)
+
+
+def test_a_full_queue_answers_503_and_the_service_recovers(clf):
+    gated = GatedClassifier(clf.model, clf.tokenizer, clf.max_length, clf.device, info=clf.info)
+    app = create_app(gated, max_batch=1, max_queue=2)
+
+    async def burst(url):
+        async with httpx.AsyncClient(base_url=url, timeout=20) as client:
+            sent = [asyncio.create_task(client.post("/predict", json={"text": f"text {i}"})) for i in range(8)]
+            # one request is held at the gate and two wait in the queue: the other five are refused at once
+            deadline = time.monotonic() + 10
+            while sum(task.done() for task in sent) < 5 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            gated.gate.set()
+            return await asyncio.gather(*sent)
+
+    with serving(app) as url:
+        try:
+            answers = asyncio.run(burst(url))
+        finally:
+            gated.gate.set()
+        statuses = [a.status_code for a in answers]
+        assert statuses.count(503) >= 5 and statuses.count(200) in (2, 3), statuses
+        refused = next(a for a in answers if a.status_code == 503)
+        assert "busy (2 requests waiting)" in refused.json()["error"] and refused.headers["retry-after"] == "1"
+        assert httpx.post(f"{url}/predict", json={"text": "and now?"}).status_code == 200
+
+
+def test_bad_settings_are_refused(clf):
+    with pytest.raises(BertclfError, match="max_batch must be at least 1"):
+        create_app(clf, max_batch=0)
+    with pytest.raises(BertclfError, match="max_wait_ms must be 0 or more"):
+        create_app(clf, max_wait_ms=-1)
