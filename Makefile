@@ -15,7 +15,7 @@ endif
 # Chapters draw inline figures: a non-interactive MPLBACKEND (e.g. Agg) would hide them
 unexport MPLBACKEND
 
-.PHONY: setup book test unit notebooks ci-book bench clean
+.PHONY: setup encoder book test unit notebooks ci-book bench clean
 
 setup: $(VENV)/.installed
 
@@ -24,20 +24,24 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# torch 2.13.0: on this project's machines a CPU wheel on disk; elsewhere PyPI's default build
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[book,test]"
+	$(PY) -m pip install -q -e ".[book,test,serve]"
 	touch $@
 
-book: setup
+book: encoder
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
-test: unit notebooks ci-book
+test: encoder unit notebooks ci-book
 
 unit: setup
 	$(PY) -m pytest -q -n 2 --durations=15 tests
 
+# The offline Chinese encoder the chapters share (built once, cached in BERTCLF_CACHE or ~/.cache/bertclf)
+encoder: setup
+	$(VENV)/bin/bertclf build-encoder zh
+
 # Execute each chapter once, in a copy of the book, keeping the outputs there ...
-notebooks: setup
+notebooks: encoder
 	rm -rf $(CI_BOOK) && mkdir -p $(CI_BOOK)
 	cp -r _config.yml _toc.yml book $(CI_BOOK)/ && rm -rf $(CI_BOOK)/book/runs
 	cd $(CI_BOOK) && $(CURDIR)/$(PY) -m pytest -p no:cacheprovider --rootdir=. --nbmake --nbmake-kernel=python3 \

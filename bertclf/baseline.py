@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from datasets import DatasetDict
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -16,9 +17,14 @@ def tfidf_logreg(analyzer: str = "word") -> Pipeline:
     return make_pipeline(vectorizer, LogisticRegression(max_iter=2000, C=4.0))
 
 
+def baseline_predictions(dsd: DatasetDict, analyzer: str = "word", split: str = "test") -> np.ndarray:
+    """Fit on ``train``; the predicted class ids of ``split`` (for paired comparisons)."""
+    model = tfidf_logreg(analyzer).fit(dsd["train"]["text"], dsd["train"]["label"])
+    return model.predict(dsd[split]["text"])
+
+
 def fit_baseline(dsd: DatasetDict, analyzer: str = "word", split: str = "test") -> dict[str, float]:
     """Fit on ``train``, score on ``split``: accuracy and macro-F1."""
-    model = tfidf_logreg(analyzer).fit(dsd["train"]["text"], dsd["train"]["label"])
-    predicted = model.predict(dsd[split]["text"])
+    predicted = baseline_predictions(dsd, analyzer, split)
     truth = dsd[split]["label"]
     return {"accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro")}

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import inspect
 import os
+import subprocess
+import sys
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
 
 from bertclf.profiles import describe, versions
 
@@ -34,3 +39,44 @@ def runs_dir(name: str) -> Path:
     path = Path(os.environ.get("BERTCLF_RUNS", "runs")) / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def results_dir() -> Path | None:
+    """The repository's ``benchmarks/results`` (committed measurements the chapters show):
+    found above the working directory, or, in Colab, in a fresh clone of the repository."""
+    for base in (Path.cwd(), *Path.cwd().parents):
+        if (base / "benchmarks" / "results").is_dir():
+            return base / "benchmarks" / "results"
+    if "google.colab" in sys.modules:  # the pip-installed package has no benchmarks
+        subprocess.run(["git", "clone", "-q", "--depth", "1", REPOSITORY_URL, "bertclf-book"], check=False)
+        if Path("bertclf-book/benchmarks/results").is_dir():
+            return Path("bertclf-book/benchmarks/results")
+    return None
+
+
+def transfer_table(results: dict, size: str) -> pd.DataFrame:
+    """The Chinese transfer results (``benchmarks/results/chinese_transfer.json``) at one
+    training size: each row's test scores over its seeds, paired against the baseline."""
+    from bertclf.compare import compare
+
+    base = results["baseline"][size]
+    lines = [{"model": "char TF-IDF + LR", "seeds": 1, "test accuracy": base["accuracy"], "± std": 0.0,
+              "macro-F1": base["macro_f1"], "minutes": base["minutes"]}]
+    for row, name in results["row_names"].items():
+        found = [r for r in results["runs"].values() if r["row"] == row and r["size"] == size]
+        if not found:
+            continue
+        paired = compare([r["correct"] for r in found], base["correct"])
+        lines.append({
+            "model": name, "seeds": len(found),
+            "test accuracy": np.mean([r["test"]["accuracy"] for r in found]),
+            "± std": np.std([r["test"]["accuracy"] for r in found]),
+            "macro-F1": np.mean([r["test"]["macro_f1"] for r in found]),
+            "validation accuracy": np.mean([r["validation"]["accuracy"] for r in found]),
+            "vs baseline (points)": 100 * paired.difference,
+            "95% paired interval": f"{100 * paired.interval[0]:+.1f} to {100 * paired.interval[1]:+.1f}",
+            "McNemar p": paired.mcnemar_p,
+            "minutes": np.mean([r["fit_minutes"] for r in found]) + max(r["build_minutes"] for r in found),
+        })
+    return pd.DataFrame(lines).set_index("model")
+

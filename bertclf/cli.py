@@ -1,4 +1,5 @@
-"""The ``bertclf`` command: ``train``, ``evaluate`` and ``predict`` on the package's functions.
+"""The ``bertclf`` command: ``pretrain``, ``build-encoder``, ``train``, ``evaluate``, ``predict``,
+``export`` and ``serve``.
 
 Bad input prints one line, ``bertclf: error: …``, and exits with status 2.
 """
@@ -53,8 +54,52 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--file", type=Path, help="read one text per line")
     predict.add_argument("--long-texts", default="truncate", choices=["truncate", "head_tail", "sliding"])
     predict.add_argument("--quantize", action="store_true", help="int8 dynamic quantization (CPU)")
+    predict.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="onnx: run `bertclf export` first")
     predict.add_argument("--json", action="store_true", help="print one JSON object per line")
+
+    export = commands.add_parser("export", help="write the run's ONNX graph (RUN_DIR/onnx) for --backend onnx")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("--quantize", action="store_true", help="also write the int8 graph (ONNX Runtime quantizer)")
+
+    serve = commands.add_parser("serve", help="an HTTP service: POST /predict, GET /health, /metadata, /docs")
+    serve.add_argument("run_dir", type=Path)
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: this machine only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="onnx: run `bertclf export` first")
+    serve.add_argument("--quantize", action="store_true", help="int8 (with onnx: the graph of `export --quantize`)")
+    serve.add_argument("--max-batch", type=int, default=32, help="texts per model call; 1: one request at a time")
+    serve.add_argument("--max-wait-ms", type=float, default=5.0, help="how long a batch waits for more requests")
+    serve.add_argument("--max-queue", type=int, default=256, help="waiting requests before answering 503")
+    serve.add_argument("--max-texts", type=int, default=64, help="texts per request before answering 413")
+    serve.add_argument("--max-chars", type=int, default=10_000, help="characters per text before answering 413")
+    serve.add_argument("--threads", type=int, help="CPU threads for the model (default: torch's, one per core)")
+    _add_pretrain_parsers(commands)
     return parser
+
+
+def _add_pretrain_parsers(commands) -> None:
+    pretrain = commands.add_parser("pretrain", help="masked-language-model pretraining on plain text")
+    text = pretrain.add_mutually_exclusive_group()
+    text.add_argument("--text", type=Path, nargs="+", help="plain UTF-8 text files, one text per line")
+    text.add_argument("--corpus", choices=["people_daily"], help="a bundled corpus (People's Daily, Jan. 1998)")
+    pretrain.add_argument("--out", type=Path, help="output model directory (required unless --resume)")
+    pretrain.add_argument("--resume", type=Path, metavar="OUT_DIR", help="continue an interrupted run")
+    pretrain.add_argument("--model", help="start from this encoder (directory, Hub id or bundled-minilm)")
+    pretrain.add_argument("--tokenizer", default="bundled-minilm", help="tokenizer for a new model (default: bundled-minilm)")
+    pretrain.add_argument("--layers", type=int, default=4, help="new model: transformer layers")
+    pretrain.add_argument("--hidden", type=int, default=256, help="new model: hidden size")
+    pretrain.add_argument("--heads", type=int, default=4, help="new model: attention heads")
+    pretrain.add_argument("--steps", type=int, default=1000)
+    pretrain.add_argument("--batch-size", type=int, default=32)
+    pretrain.add_argument("--block-size", type=int, default=128, help="tokens per training block")
+    pretrain.add_argument("--lr", type=float, default=5e-4, dest="learning_rate")
+    pretrain.add_argument("--train", default="all", choices=["all", "embeddings"], help="which parameters learn")
+    pretrain.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
+    pretrain.add_argument("--seed", type=int, default=0)
+    pretrain.add_argument("--device", help="cpu, cuda … (default: cuda if present)")
+
+    build = commands.add_parser("build-encoder", help="build (or locate) the offline Chinese encoder")
+    build.add_argument("language", choices=["zh"])
 
 
 def _load_data(args: argparse.Namespace):
@@ -70,7 +115,8 @@ def _load_data(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from bertclf import baseline, data, train
+    from bertclf import baseline, train
+    from bertclf.language import detect_language
     from bertclf.profiles import describe
 
     if args.resume:  # with the recorded data, or --dataset/--csv for a run that records none
@@ -80,22 +126,24 @@ def cmd_train(args: argparse.Namespace) -> None:
         if not (args.dataset or args.csv):
             raise BertclfError("say what to train on: --dataset NAME (e.g. tweets) or --csv PATH")
         dsd = _load_data(args)
+        language = detect_language(dsd["train"]["text"])  # Chinese text → the Chinese encoder
         config = train.TrainConfig.from_profile(
-            model=args.model, epochs=args.epochs, learning_rate=args.learning_rate,
+            language=language, model=args.model, epochs=args.epochs, learning_rate=args.learning_rate,
             batch_size=args.batch_size, max_length=args.max_length, patience=args.patience,
             device=args.device, seed=args.seed,
         )
         out = args.out or Path("runs") / (args.dataset or args.csv.stem)
-        print(describe(train_size=len(dsd["train"]), data=args.dataset or args.csv), flush=True)
+        print(describe(model=config.model, max_length=config.max_length, train_size=len(dsd["train"]),
+                       data=args.dataset or args.csv, language=language), flush=True)
         result = train.fit(dsd, out, config)
     test = result.test_metrics
     print(f"run directory: {result.run_dir} (best epoch {result.best_epoch})")
     line = f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}"
     if dsd is not None and not args.no_baseline:
-        analyzer = "char" if args.dataset and "chin" in args.dataset else "word"
+        analyzer = "char" if language == "zh" else "word"
         base = baseline.fit_baseline(dsd, analyzer=analyzer)
         verdict = "beats" if test["accuracy"] > base["accuracy"] else "does NOT beat"
-        line += (f"  |  TF-IDF + logistic regression on the same {len(dsd['train'])} training texts: "
+        line += (f"  |  {analyzer} n-gram TF-IDF + logistic regression on the same {len(dsd['train'])} training texts: "
                  f"accuracy {base['accuracy']:.4f}  macro-F1 {base['macro_f1']:.4f}  → fine-tuned model {verdict} it")
     print(line)
 
@@ -147,7 +195,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     texts = _read_texts(args)
     if not texts:
         raise BertclfError("no texts to classify: the input was empty")
-    clf = Classifier.load(args.run_dir, quantize=args.quantize)
+    clf = Classifier.load(args.run_dir, quantize=args.quantize, backend=args.backend)
     for text, prediction in zip(texts, clf.predict(texts, long_texts=args.long_texts)):
         if args.json:
             print(json.dumps({"text": text, **prediction}, ensure_ascii=False))
@@ -155,7 +203,84 @@ def cmd_predict(args: argparse.Namespace) -> None:
             print(f"{prediction['label']}\t{prediction['score']:.3f}\t{text}")
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+def cmd_export(args: argparse.Namespace) -> None:
+    from bertclf.export import export_onnx
+
+    for path in export_onnx(args.run_dir, quantize=args.quantize):
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    print(f"use it: bertclf predict {args.run_dir} TEXT --backend onnx{' --quantize' if args.quantize else ''}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from bertclf.onnx_backend import require
+
+    uvicorn, _ = require("uvicorn", "fastapi")
+    import torch
+
+    from bertclf.inference import Classifier
+    from bertclf.serve import create_app
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    clf = Classifier.load(args.run_dir, quantize=args.quantize, backend=args.backend)
+    app = create_app(clf, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, max_queue=args.max_queue,
+                     max_texts=args.max_texts, max_chars=args.max_chars)
+    print(f"serving {args.run_dir} ({clf.backend}{', int8' if clf.quantized else ''}, "
+          f"{torch.get_num_threads()} thread(s)) on http://{args.host}:{args.port} (docs: /docs)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+
+def cmd_pretrain(args: argparse.Namespace) -> None:
+    from bertclf import pretrain, runs
+    from bertclf.modeling import load_tokenizer, resolve
+
+    out = args.resume or args.out
+    if out is None:
+        raise BertclfError("say where to save the model: --out DIR (or --resume DIR)")
+    settings = vars(args) if not args.resume else runs.read_json(out / pretrain.ARGS_FILE)
+    texts = _pretraining_texts(settings)
+    if settings["model"]:
+        tokenizer = load_tokenizer(settings["model"])
+        model = pretrain.load_masked_lm(resolve(settings["model"]), tokenizer)
+    else:
+        tokenizer = load_tokenizer(settings["tokenizer"])
+        model = pretrain.new_masked_lm(tokenizer, layers=settings["layers"], hidden=settings["hidden"],
+                                       heads=settings["heads"], seed=settings["seed"])
+    config = pretrain.PretrainConfig(**{k: settings[k] for k in (
+        "steps", "batch_size", "block_size", "learning_rate", "train", "checkpoint_every", "seed", "device")})
+    if not args.resume:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        runs.write_json(Path(out) / pretrain.ARGS_FILE, {k: str(v) if isinstance(v, Path) else v
+                                                          for k, v in settings.items() if k != "func"})
+    result = pretrain.pretrain(model, tokenizer, texts, out, config, resume=bool(args.resume))
+    print(f"saved {out}: {len(result.losses)} steps, final loss {sum(result.losses[-20:]) / len(result.losses[-20:]):.3f}")
+
+
+def _pretraining_texts(settings: dict) -> list[str]:
+    if settings.get("corpus") == "people_daily":
+        from bertclf.chinese import people_daily_lines
+
+        return people_daily_lines()
+    if not settings.get("text"):
+        raise BertclfError("say what text to pretrain on: --text FILE [FILE …] or --corpus people_daily")
+    texts = []
+    for path in map(Path, settings["text"]):
+        if not path.is_file():
+            raise BertclfError(f"file not found: {path}")
+        texts += [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    return texts
+
+
+def cmd_build_encoder(args: argparse.Namespace) -> None:
+    from bertclf.chinese import chinese_encoder_dir
+
+    print(chinese_encoder_dir())
+
+
+COMMANDS = {
+    "pretrain": cmd_pretrain, "build-encoder": cmd_build_encoder,
+    "train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "export": cmd_export, "serve": cmd_serve,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,8 +28,13 @@ def bundled_model_dir() -> Path:
 
 
 def resolve(name: str) -> str:
-    """A Hub id or local directory for ``name`` (``bundled-minilm`` → the bundled folder)."""
-    return str(bundled_model_dir()) if name == BUNDLED_MODEL else str(name)
+    """A Hub id or local directory for ``name``: ``bundled-minilm`` → the bundled folder,
+    ``bundled-minilm-zh`` → the cached Chinese encoder (built on first use)."""
+    if name == BUNDLED_MODEL:
+        return str(bundled_model_dir())
+    from bertclf.chinese import resolve_chinese
+
+    return resolve_chinese(str(name))
 
 
 def _from_pretrained(loader, name: str, **kwargs):
@@ -79,3 +84,18 @@ def max_positions(model: PreTrainedModel) -> int:
 def count_parameters(model, trainable_only: bool = False) -> int:
     """Number of (trainable) parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def save_random_copy(name: str, out_dir: str | Path, seed: int = 0) -> Path:
+    """``name``'s architecture and tokenizer with randomly initialised weights, saved to
+    ``out_dir``: the same model without its pretraining, to measure what pretraining buys."""
+    from transformers import AutoConfig, AutoModel
+
+    from bertclf.profiles import set_seed
+
+    set_seed(seed)
+    out_dir = Path(out_dir)
+    AutoModel.from_config(AutoConfig.from_pretrained(resolve(name))).save_pretrained(out_dir)
+    load_tokenizer(name).save_pretrained(out_dir)
+    return out_dir
+

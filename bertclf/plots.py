@@ -97,3 +97,14 @@ def bar_comparison(scores: dict[str, float], ax=None, title: str = "", xlabel: s
         ax.text(v, i, f" {v:.3f}", va="center")
     ax.set(xlabel=xlabel, title=title, xlim=(0, max(values) * 1.15))
     return ax
+
+
+def loss_curve(losses: list[float], ax=None, title: str = "MLM pretraining", window: int = 20):
+    """Per-step loss (faint) and its moving average, with ln |V| of a uniform guess if given."""
+    ax = _axes(ax, (6, 3.5))
+    steps = pd.Series(losses, index=np.arange(1, len(losses) + 1))
+    ax.plot(steps, alpha=0.25, color="tab:blue", label="step")
+    ax.plot(steps.rolling(window, min_periods=1).mean(), color="tab:blue", label=f"moving average ({window})")
+    ax.set(xlabel="optimizer step", ylabel="cross-entropy at masked positions", title=title)
+    ax.legend()
+    return ax

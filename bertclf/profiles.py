@@ -20,6 +20,7 @@ from bertclf.errors import BertclfError
 
 PROFILE_ENV = "BERTCLF_PROFILE"
 BUNDLED_MODEL = "bundled-minilm"
+BUNDLED_CHINESE_MODEL = "bundled-minilm-zh"  # built offline from the bundled MiniLM (bertclf.chinese)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Profile:
     name: str
     model: str  # English encoder: a Hub id, a local directory or ``bundled-minilm``
     chinese_model: str  # encoder for Chinese text
+    chinese_max_length: int  # Chinese reviews are longer than tweets
     train_size: int | None  # training examples kept after the split (None: all)
     eval_size: int | None  # validation and test examples kept (None: all)
     epochs: int
@@ -39,12 +41,11 @@ class Profile:
 
 
 PROFILES = {
-    # 6,000 tweets x 2 epochs: measured to beat TF-IDF + logistic regression fit on the
-    # same texts (see DESIGN.md); fewer examples or one epoch fall below it.
     "quick": Profile(
         name="quick",
         model=BUNDLED_MODEL,
-        chinese_model=BUNDLED_MODEL,
+        chinese_model=BUNDLED_CHINESE_MODEL,
+        chinese_max_length=128,
         train_size=6000,
         eval_size=2000,
         epochs=2,
@@ -56,6 +57,7 @@ PROFILES = {
         name="full",
         model="google-bert/bert-base-uncased",
         chinese_model="google-bert/bert-base-chinese",
+        chinese_max_length=256,
         train_size=None,
         eval_size=None,
         epochs=3,
@@ -116,21 +118,23 @@ def versions() -> dict[str, str]:
 
 
 def describe(profile: Profile | None = None, **extra: object) -> str:
-    """One line naming the profile and its settings, printed at the top of every chapter."""
+    """One line naming the profile and its settings, printed at the top of every chapter
+    (``extra`` adds settings or overrides the profile's, e.g. ``model=...``)."""
     p = profile or get_profile()
-    parts = [
-        f"profile={p.name}",
-        f"model={p.model}",
-        f"train_size={p.train_size or 'all'}",
-        f"eval_size={p.eval_size or 'all'}",
-        f"epochs={p.epochs}",
-        f"lr={p.learning_rate:g}",
-        f"batch={p.batch_size}",
-        f"max_length={p.max_length}",
-        f"device={pick_device().type}",
-    ]
-    parts += [f"{k}={v}" for k, v in extra.items()]
-    return "[bertclf] " + " ".join(parts)
+    parts = {
+        "profile": p.name,
+        "model": p.model,
+        "model_zh": p.chinese_model,
+        "train_size": p.train_size or "all",
+        "eval_size": p.eval_size or "all",
+        "epochs": p.epochs,
+        "lr": f"{p.learning_rate:g}",
+        "batch": p.batch_size,
+        "max_length": p.max_length,
+        "device": pick_device().type,
+    }
+    parts.update(extra)
+    return "[bertclf] " + " ".join(f"{k}={v}" for k, v in parts.items())
 
 
 def as_dict(profile: Profile) -> dict:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -105,3 +107,20 @@ def check_run_dir(run_dir: str | Path) -> Path:
 def run_info(run_dir: str | Path) -> dict:
     """The run's ``bertclf.json``: label names, config, data, seed, profile, versions."""
     return read_json(check_run_dir(run_dir) / INFO_FILE)
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Treat SIGTERM (a killed job, a stopped container) like Ctrl-C while training."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import signal
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
@@ -38,7 +37,7 @@ from bertclf.batching import encode, make_loader
 from bertclf.errors import BertclfError, TrainingDiverged
 from bertclf.evaluate import Evaluation, evaluate_model
 from bertclf.modeling import load_classifier, load_tokenizer, max_positions
-from bertclf.profiles import BUNDLED_MODEL, Profile, get_profile, mixed_precision, pick_device, set_seed, versions
+from bertclf.profiles import BUNDLED_CHINESE_MODEL, BUNDLED_MODEL, Profile, get_profile, mixed_precision, pick_device, set_seed, versions
 
 
 @dataclass
@@ -61,12 +60,14 @@ class TrainConfig:
     device: str | None = None  # None: cuda if present, else cpu
 
     @classmethod
-    def from_profile(cls, profile: Profile | None = None, **overrides) -> TrainConfig:
-        """The profile's model and sizes, with ``overrides`` on top (``None`` values ignored)."""
+    def from_profile(cls, profile: Profile | None = None, *, language: str = "en", **overrides) -> TrainConfig:
+        """The profile's model and sizes for ``language`` (``"en"``, or ``"zh"``: the profile's
+        Chinese encoder and length), with ``overrides`` on top (``None`` values ignored)."""
         p = profile or get_profile()
+        chinese = language == "zh"
         settings = dict(
-            model=p.model, epochs=p.epochs, learning_rate=p.learning_rate,
-            batch_size=p.batch_size, max_length=p.max_length,
+            model=p.chinese_model if chinese else p.model, epochs=p.epochs, learning_rate=p.learning_rate,
+            batch_size=p.batch_size, max_length=p.chinese_max_length if chinese else p.max_length,
         )
         settings.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**settings)
@@ -119,6 +120,10 @@ def fit(
     data_info = data_info or data_module.source(dsd)
     run_dir = Path(out_dir)
     names = data_module.label_names(dsd)
+    if config.model == BUNDLED_CHINESE_MODEL:
+        from bertclf.chinese import check_unseen
+
+        check_unseen(data_info)
     if reuse and not resume and _is_finished(run_dir, config, data_info):
         print(f"[bertclf] reusing the finished run in {run_dir} (same config and data)")
         return _load_finished(run_dir, dsd, config, evaluate_test)
@@ -155,7 +160,7 @@ def fit(
         sampler.epoch = state.epoch  # the epochs already done keep their batch order
     model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
 
-    with _sigterm_as_interrupt(), _report_interrupt(run_dir, state):
+    with runs.sigterm_as_interrupt(), _report_interrupt(run_dir, state):
         for epoch in range(state.epoch, config.epochs):
             if state.bad_epochs >= config.patience:
                 break
@@ -350,23 +355,6 @@ def _restore(run_dir: Path, names, model, optimizer, scheduler) -> _TrainState:
     random.setstate(saved["rng"]["python"])
     known = {f.name for f in fields(_TrainState)}
     return _TrainState(**{k: v for k, v in saved["state"].items() if k in known})
-
-
-@contextmanager
-def _sigterm_as_interrupt():
-    """Treat SIGTERM (a killed job, a stopped container) like Ctrl-C while training."""
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager

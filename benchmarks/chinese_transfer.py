@@ -1,0 +1,132 @@
+"""Chinese sentiment, offline: which encoder beats character TF-IDF + logistic regression?
+
+    python -m benchmarks.chinese_transfer                     # quick-profile size, 3 seeds of the main row
+    python -m benchmarks.chinese_transfer --sizes all --rows main --seeds 0
+
+Every row is fine-tuned with the same `bertclf.train.fit` settings (the quick profile's Chinese
+settings) on the same `chinese_reviews` training texts (split seed 0), and scored on the same
+test texts. Rows: the baseline; the English MiniLM as is; MiniLM with the new vocabulary at
+random; dictionary-initialised; dictionary-initialised + MLM-adapted (`bundled-minilm-zh`); a
+small BERT pretrained from zero on the same text. Each row is compared with the baseline by a
+paired bootstrap and McNemar's test on the test texts (seeds averaged per text). Results are
+written after every run to benchmarks/results/chinese_transfer.json (finished runs are kept and
+skipped when the script runs again) and summarised in chinese_transfer.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from benchmarks.common import RESULTS_DIR, describe_machine, machine
+from bertclf import baseline, chinese, data, train
+from bertclf.book import transfer_table
+from bertclf.profiles import get_profile
+
+JSON_FILE = RESULTS_DIR / "chinese_transfer.json"
+FROM_ZERO_STEPS = 300
+ROWS = {
+    "english": ("English MiniLM as is", "bundled-minilm"),
+    "random": ("new vocabulary, random rows", chinese.with_recipe(init="random", mlm_steps=0)),
+    "gloss": ("dictionary-initialised", chinese.with_recipe(mlm_steps=0)),
+    "main": ("dictionary-initialised + MLM-adapted (bundled-minilm-zh)", chinese.ChineseRecipe()),
+    "zero": (f"small BERT pretrained from zero ({FROM_ZERO_STEPS} MLM steps)", "from-zero"),
+}
+
+
+def encoder(row: str, work: Path) -> tuple[str, float]:
+    """The model directory of ``row`` and the seconds it took to build (0 when cached)."""
+    start = time.perf_counter()
+    spec = ROWS[row][1]
+    if isinstance(spec, chinese.ChineseRecipe):
+        return str(chinese.chinese_encoder_dir(spec)), time.perf_counter() - start
+    if spec == "from-zero":
+        out = work / "from-zero"
+        if not (out / "model.safetensors").is_file():
+            chinese.pretrain_from_zero(out, steps=FROM_ZERO_STEPS)
+        return str(out), time.perf_counter() - start
+    return spec, 0.0
+
+
+def load_results() -> dict:
+    return json.loads(JSON_FILE.read_text()) if JSON_FILE.is_file() else {"runs": {}, "baseline": {}}
+
+
+def save(results: dict) -> None:
+    JSON_FILE.parent.mkdir(parents=True, exist_ok=True)
+    JSON_FILE.write_text(json.dumps(results, indent=1))
+    (RESULTS_DIR / "chinese_transfer.md").write_text(markdown(results))
+
+
+def run_one(row: str, size: str, seed: int, dsd, work: Path) -> dict:
+    model, build_seconds = encoder(row, work)
+    config = train.TrainConfig.from_profile(language="zh", model=model, seed=seed)
+    start = time.perf_counter()
+    result = train.fit(dsd, work / f"{row}-{size}-{seed}", config)
+    return {
+        "row": row, "size": size, "seed": seed, "model": model, "config": config.__dict__,
+        "best_epoch": result.best_epoch, "validation": result.validation, "test": result.test_metrics,
+        "correct": (result.test.preds == result.test.labels).astype(int).tolist(),
+        "fit_minutes": (time.perf_counter() - start) / 60, "build_minutes": build_seconds / 60,
+    }
+
+
+def markdown(results: dict) -> str:
+    meta = results.get("meta", {})
+    out = ["# Chinese sentiment offline: encoders against the character baseline", "",
+           f"Command: `{meta.get('command', '')}` · profile {meta.get('profile', '')} · {meta.get('date', '')}",
+           f"Machine: {meta.get('machine_line', '')}", ""]
+    for size in ("quick", "all"):
+        if size in results["baseline"]:
+            out += [f"## Training texts: {results['baseline'][size]['train_size']} ({size})", "",
+                    transfer_table(results, size).round(4).to_markdown(), ""]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
+    parser.add_argument("--sizes", nargs="+", default=["quick"], choices=["quick", "all"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--main-seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds of the main row")
+    parser.add_argument("--work", type=Path, default=Path("runs/chinese_transfer"))
+    args = parser.parse_args(argv)
+    results = load_results()
+    results["row_names"] = {row: name for row, (name, _) in ROWS.items()}
+    results["meta"] = {
+        "command": "python -m benchmarks.chinese_transfer " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "profile": get_profile().name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(torch.device("cpu")), "machine_line": describe_machine(machine(torch.device("cpu"))),
+    }
+    for size in args.sizes:
+        dsd = data.load("chinese_reviews", seed=0, train_size=None if size == "all" else "profile", eval_size=None)
+        if size not in results["baseline"]:
+            start = time.perf_counter()
+            predicted = baseline.baseline_predictions(dsd, "char")
+            truth = np.asarray(dsd["test"]["label"])
+            results["baseline"][size] = {
+                "accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
+                "correct": (predicted == truth).astype(int).tolist(), "train_size": len(dsd["train"]),
+                "minutes": (time.perf_counter() - start) / 60,
+            }
+            save(results)
+        for row in args.rows:
+            for seed in (args.main_seeds if row == "main" else args.seeds):
+                key = f"{row}/{size}/{seed}"
+                if key not in results["runs"]:
+                    results["runs"][key] = run_one(row, size, seed, dsd, args.work)
+                    save(results)
+                    print(f"[chinese_transfer] {key}: test accuracy {results['runs'][key]['test']['accuracy']:.4f}", flush=True)
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Comparing two classifiers scored on the same test set: paired statistics.
+
+Two models tested on the same texts make correlated mistakes (the same hard texts trip both),
+so two independent confidence intervals overstate the uncertainty of their difference. The
+right tools look at the texts one by one:
+
+- **McNemar's exact test** counts the texts only A gets right (``b``) and only B gets right
+  (``c``); under "no difference" each such text is a fair coin flip, so ``min(b, c)`` is
+  binomial(b + c, 1/2).
+- **Paired bootstrap** resamples test texts (the same resample for both models) and reads a
+  95% interval off the resampled accuracy differences. Given several seeds of a model, each
+  text's score is its mean correctness over the seeds, so seed noise is averaged in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import binomtest
+
+from bertclf.errors import BertclfError
+
+
+@dataclass
+class PairedComparison:
+    """Accuracy of A and B on the same texts, their difference and its uncertainty."""
+
+    accuracy_a: float
+    accuracy_b: float
+    difference: float  # A − B, in accuracy (0–1)
+    interval: tuple[float, float]  # 95% paired-bootstrap interval of the difference
+    only_a_right: int
+    only_b_right: int
+    mcnemar_p: float
+
+    def __str__(self) -> str:
+        low, high = self.interval
+        return (f"A {self.accuracy_a:.4f} vs B {self.accuracy_b:.4f}: difference {100 * self.difference:+.1f} "
+                f"points (95% paired bootstrap {100 * low:+.1f} to {100 * high:+.1f}); only A right on "
+                f"{self.only_a_right}, only B on {self.only_b_right}, McNemar p = {self.mcnemar_p:.2g}")
+
+
+def _as_correct(correct) -> np.ndarray:
+    """(texts,) or (seeds, texts) of 0/1 → per-text mean correctness over seeds."""
+    array = np.asarray(correct, dtype=float)
+    return array.mean(axis=0) if array.ndim == 2 else array
+
+
+def mcnemar(correct_a, correct_b) -> tuple[int, int, float]:
+    """Exact McNemar test on per-text correctness (0/1): (only A right, only B right, p-value)."""
+    a, b = np.asarray(correct_a, dtype=bool), np.asarray(correct_b, dtype=bool)
+    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
+    p = binomtest(min(only_a, only_b), only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
+    return only_a, only_b, float(p)
+
+
+def compare(correct_a, correct_b, *, resamples: int = 10_000, seed: int = 0) -> PairedComparison:
+    """Paired comparison of A and B from per-text correctness on the same texts.
+
+    Either argument may hold several seeds, shape ``(seeds, texts)``; McNemar then uses the
+    majority vote over seeds, the bootstrap the mean correctness.
+    """
+    a, b = _as_correct(correct_a), _as_correct(correct_b)
+    if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
+        raise BertclfError(f"need per-text correctness for the same texts, got shapes {a.shape} and {b.shape}")
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(a), size=(resamples, len(a)))
+    differences = a[picks].mean(axis=1) - b[picks].mean(axis=1)
+    low, high = np.percentile(differences, [2.5, 97.5])
+    only_a, only_b, p = mcnemar(a >= 0.5, b >= 0.5)
+    return PairedComparison(float(a.mean()), float(b.mean()), float(a.mean() - b.mean()),
+                            (float(low), float(high)), only_a, only_b, p)
