@@ -12,6 +12,9 @@ ifneq ($(BERTCLF_PROFILE),full)
 export HF_HUB_OFFLINE ?= 1
 endif
 
+# Executed chapters are read as a printed book: no progress bars in their stored outputs
+QUIET_BARS = TQDM_DISABLE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1
+
 # Chapters draw inline figures: a non-interactive MPLBACKEND (e.g. Agg) would hide them
 unexport MPLBACKEND
 
@@ -28,7 +31,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 book: encoder
-	$(VENV)/bin/jupyter-book build . -W --keep-going
+	$(QUIET_BARS) $(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
 test: encoder unit notebooks ci-book
@@ -44,8 +47,9 @@ encoder: setup
 notebooks: encoder
 	rm -rf $(CI_BOOK) && mkdir -p $(CI_BOOK)
 	cp -r _config.yml _toc.yml book $(CI_BOOK)/ && rm -rf $(CI_BOOK)/book/runs
-	cd $(CI_BOOK) && $(CURDIR)/$(PY) -m pytest -p no:cacheprovider --rootdir=. --nbmake --nbmake-kernel=python3 \
+	cd $(CI_BOOK) && $(QUIET_BARS) $(CURDIR)/$(PY) -m pytest -p no:cacheprovider --rootdir=. --nbmake --nbmake-kernel=python3 \
 		--nbmake-timeout=900 --overwrite --durations=0 -o addopts="" $(NOTEBOOKS)
+	$(PY) tests/check_executed_notebooks.py $(CI_BOOK)/book
 
 # ... and build the book from those executed copies (no second execution), warnings as errors
 ci-book: notebooks

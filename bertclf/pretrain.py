@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
+from datasets import Dataset
 from tqdm.auto import tqdm
 from transformers import (
     BertConfig,
@@ -161,14 +162,15 @@ def masked_lm_loss(model: PreTrainedModel, input_ids: torch.Tensor, labels: torc
 def pretrain(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
-    texts: Iterable[str] | torch.Tensor,
+    texts: Iterable[str] | Dataset | torch.Tensor,
     out_dir: str | Path,
     config: PretrainConfig | None = None,
     *,
     resume: bool = False,
     desc: str = "MLM",
 ) -> PretrainResult:
-    """Pretrain ``model`` with MLM on ``texts`` (or already packed blocks) and save it to ``out_dir``.
+    """Pretrain ``model`` with MLM on ``texts`` (strings, a ``Dataset`` with a ``text`` column, or
+    blocks from :func:`pack_blocks`) and save it to ``out_dir``.
 
     ``out_dir`` receives a normal ``transformers`` directory (model with its MLM head, tokenizer)
     and ``pretrain_history.json``; with ``resume=True`` training continues from its last checkpoint.
@@ -176,6 +178,10 @@ def pretrain(
     config = config or PretrainConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(texts, Dataset):
+        if "text" not in texts.column_names:
+            raise BertclfError(f"the Dataset has no 'text' column (columns: {texts.column_names}): rename the text column")
+        texts = list(texts["text"])
     blocks = texts if isinstance(texts, torch.Tensor) else pack_blocks(texts, tokenizer, config.block_size)
     device = pick_device(config.device)
     accelerator = Accelerator(cpu=device.type == "cpu", mixed_precision=mixed_precision(device))

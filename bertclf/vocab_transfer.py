@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 from transformers import AddedToken, PreTrainedModel, PreTrainedTokenizerBase
 
 from bertclf.errors import BertclfError
@@ -131,7 +132,7 @@ def extend_vocabulary(
     generator = torch.Generator().manual_seed(seed)
     rows: dict[str, torch.Tensor] = {}
     counts = Counter()
-    for token in sorted(new, key=len):  # characters first
+    for token in tqdm(sorted(new, key=len), desc="initialise new rows"):  # characters first
         row, how = _initial_row(token, dictionary, tokenizer, original, rows, senses) if init == "gloss" else (None, "random")
         if how == "random":
             row = torch.randn(original.shape[1], generator=generator)

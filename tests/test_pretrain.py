@@ -42,6 +42,16 @@ def test_masked_lm_loss_falls_from_random_initialisation(corpus, tokenizer, tmp_
     assert (tmp_path / "model.safetensors").is_file() and not (tmp_path / pretrain.CHECKPOINT_FILE).exists()
 
 
+def test_a_dataset_with_a_text_column_is_accepted(corpus, tokenizer, tmp_path):
+    from datasets import Dataset
+
+    texts = Dataset.from_dict({"text": corpus})
+    config = pretrain.PretrainConfig(**{**CONFIG, "steps": 2})
+    assert len(pretrain.pretrain(tiny_lm(tokenizer), tokenizer, texts, tmp_path, config).losses) == 2
+    with pytest.raises(BertclfError, match="no 'text' column"):
+        pretrain.pretrain(tiny_lm(tokenizer), tokenizer, texts.rename_column("text", "body"), tmp_path, config)
+
+
 def test_embeddings_only_leaves_the_body_unchanged(corpus, tokenizer, tmp_path):
     model = tiny_lm(tokenizer)
     body = {k: v.clone() for k, v in model.bert.encoder.state_dict().items()}
