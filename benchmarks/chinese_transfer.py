@@ -83,7 +83,8 @@ def run_one(row: str, size: str, seed: int, dsd, work: Path) -> dict:
 def markdown(results: dict) -> str:
     meta = results.get("meta", {})
     out = ["# Chinese sentiment offline: encoders against the character baseline", "",
-           f"Command: `{meta.get('command', '')}` · profile {meta.get('profile', '')} · {meta.get('date', '')}",
+           "Commands: " + " ; ".join(f"`{c}`" for c in meta.get("commands", [])),
+           f"Profile {meta.get('profile', '')} · last run {meta.get('date', '')}",
            f"Machine: {meta.get('machine_line', '')}", ""]
     for size in ("quick", "all"):
         if size in results["baseline"]:
@@ -102,8 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results = load_results()
     results["row_names"] = {row: name for row, (name, _) in ROWS.items()}
+    command = "python -m benchmarks.chinese_transfer " + " ".join(argv if argv is not None else sys.argv[1:])
     results["meta"] = {
-        "command": "python -m benchmarks.chinese_transfer " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "commands": [*results.get("meta", {}).get("commands", []), command],  # every invocation that added runs
         "profile": get_profile().name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(torch.device("cpu")), "machine_line": describe_machine(machine(torch.device("cpu"))),
     }

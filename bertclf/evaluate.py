@@ -11,7 +11,7 @@ import torch
 from accelerate import Accelerator
 from datasets import Dataset
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
-from tqdm.auto import tqdm
+from bertclf.progress import progress
 
 from bertclf.batching import encode, make_loader
 from bertclf.errors import BertclfError
@@ -33,7 +33,7 @@ def predict_logits(
     device = accelerator.device if accelerator else next(model.parameters()).device
     show = accelerator is None or accelerator.is_local_main_process
     all_logits, all_labels = [], []
-    for batch in tqdm(loader, desc=desc, leave=False, disable=not show):
+    for batch in progress(loader, desc=desc, leave=False, disable=not show):
         batch = {k: v.to(device) for k, v in batch.items()}
         labels = batch.pop("labels")
         logits = model(**batch).logits.float()

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
 from datasets import Dataset
-from tqdm.auto import tqdm
+from bertclf.progress import progress
 from transformers import (
     BertConfig,
     BertForMaskedLM,
@@ -195,7 +195,7 @@ def pretrain(
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
     model.train()
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=config.mlm_probability)
-    bar = tqdm(total=config.steps, initial=step, desc=desc, disable=not accelerator.is_local_main_process)
+    bar = progress(total=config.steps, initial=step, desc=desc, disable=not accelerator.is_local_main_process)
     start = time.perf_counter() - seconds
     with runs.sigterm_as_interrupt(), _report_interrupt(out_dir):
         while step < config.steps:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from accelerate import Accelerator
 from datasets import DatasetDict
 from safetensors.torch import load_file
-from tqdm.auto import tqdm
+from bertclf.progress import progress
 from transformers import get_linear_schedule_with_warmup
 
 from bertclf import data as data_module
@@ -259,7 +259,7 @@ def _train_one_epoch(model, loader, optimizer, scheduler, accelerator, config, s
     """One pass over the training data; returns the epoch's loss and throughput."""
     model.train()
     losses, samples, real_tokens, start = [], 0, 0, time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not accelerator.is_local_main_process)
+    bar = progress(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not accelerator.is_local_main_process)
     for batch in bar:
         labels = batch.pop("labels")
         with accelerator.autocast():

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from bertclf.progress import progress
 from transformers import AddedToken, PreTrainedModel, PreTrainedTokenizerBase
 
 from bertclf.errors import BertclfError
@@ -132,7 +132,7 @@ def extend_vocabulary(
     generator = torch.Generator().manual_seed(seed)
     rows: dict[str, torch.Tensor] = {}
     counts = Counter()
-    for token in tqdm(sorted(new, key=len), desc="initialise new rows"):  # characters first
+    for token in progress(sorted(new, key=len), desc="initialise new rows"):  # characters first
         row, how = _initial_row(token, dictionary, tokenizer, original, rows, senses) if init == "gloss" else (None, "random")
         if how == "random":
             row = torch.randn(original.shape[1], generator=generator)
@@ -202,7 +202,7 @@ def vocabulary_coverage(tokenizer: PreTrainedTokenizerBase, texts: list[str], sc
     vocab = tokenizer.get_vocab()
     chars = Counter(c for text in texts for c in re.findall(f"[{script}]", text))
     known = {c for c in chars if c in vocab}
-    ids = [i for row in tokenizer(texts, add_special_tokens=False)["input_ids"] for i in row]
+    ids = [i for row in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"] for i in row]
     return {
         "characters of the script in the vocabulary": sum(1 for t in vocab if len(t) == 1 and re.match(f"[{script}]", t)),
         "distinct characters in the texts": len(chars),
