@@ -6,7 +6,7 @@ right tools look at the texts one by one:
 
 - **McNemar's exact test** counts the texts only A gets right (``b``) and only B gets right
   (``c``); under "no difference" each such text is a fair coin flip, so ``min(b, c)`` is
-  binomial(b + c, 1/2).
+  binomial(b + c, 1/2). With several seeds it is run per seed, and the largest p-value is kept.
 - **Paired bootstrap** resamples test texts (the same resample for both models) and reads a
   95% interval off the resampled accuracy differences. Given several seeds of a model, each
   text's score is its mean correctness over the seeds, so seed noise is averaged in.
@@ -58,9 +58,11 @@ def mcnemar(correct_a, correct_b) -> tuple[int, int, float]:
 def compare(correct_a, correct_b, *, resamples: int = 10_000, seed: int = 0) -> PairedComparison:
     """Paired comparison of A and B from per-text correctness on the same texts.
 
-    Either argument may hold several seeds, shape ``(seeds, texts)``; McNemar then uses the
-    majority vote over seeds, the bootstrap the mean correctness.
+    Either argument may hold several seeds, shape ``(seeds, texts)``: the bootstrap uses each
+    text's mean correctness; McNemar is run per seed pair, reporting the mean counts and the
+    largest (most conservative) p-value.
     """
+    per_seed_a, per_seed_b = np.atleast_2d(correct_a).astype(bool), np.atleast_2d(correct_b).astype(bool)
     a, b = _as_correct(correct_a), _as_correct(correct_b)
     if a.shape != b.shape or a.ndim != 1 or len(a) == 0:
         raise BertclfError(f"need per-text correctness for the same texts, got shapes {a.shape} and {b.shape}")
@@ -68,6 +70,7 @@ def compare(correct_a, correct_b, *, resamples: int = 10_000, seed: int = 0) -> 
     picks = rng.integers(0, len(a), size=(resamples, len(a)))
     differences = a[picks].mean(axis=1) - b[picks].mean(axis=1)
     low, high = np.percentile(differences, [2.5, 97.5])
-    only_a, only_b, p = mcnemar(a >= 0.5, b >= 0.5)
+    tests = [mcnemar(x, y) for x in per_seed_a for y in per_seed_b]
+    only_a, only_b = (round(float(np.mean([t[k] for t in tests]))) for k in (0, 1))
     return PairedComparison(float(a.mean()), float(b.mean()), float(a.mean() - b.mean()),
-                            (float(low), float(high)), only_a, only_b, p)
+                            (float(low), float(high)), only_a, only_b, max(t[2] for t in tests))

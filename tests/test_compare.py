@@ -35,7 +35,8 @@ def test_several_seeds_are_averaged_per_text():
     seeds = np.array([[1, 0, 1, 1], [1, 1, 0, 1], [1, 0, 0, 1]])
     result = compare(seeds, np.array([1, 0, 0, 0]))
     assert result.accuracy_a == pytest.approx(seeds.mean())
-    assert result.only_a_right == 1  # text 3: right in every seed; texts 1 and 2: in a minority
+    assert (result.only_a_right, result.only_b_right) == (2, 0)  # per seed: 2, 2 and 1 texts
+    assert result.mcnemar_p == pytest.approx(max(mcnemar(s, [1, 0, 0, 0])[2] for s in seeds))
 
 
 def test_texts_must_match():
