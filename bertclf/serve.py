@@ -3,7 +3,8 @@
 ``POST /predict`` takes ``{"text": "..."}`` (answer: one ``{"label", "score", "probs"}`` dict)
 or ``{"texts": ["...", ...]}`` (answer: ``{"predictions": [dict, ...]}``); ``GET /health``,
 ``GET /metadata``, and the OpenAPI docs at ``/docs``. Errors are JSON, ``{"error": "..."}``:
-400 not JSON, 422 wrong fields or types, 413 too many texts or characters, 503 queue full.
+400 not JSON, 422 wrong fields or types, 413 too many texts or characters, 503 queue full, and
+500 naming the exception when prediction itself fails (the service goes on serving).
 
 Micro-batching: requests wait in a bounded queue; one worker takes the first, gathers more
 until it holds ``max_batch`` texts or ``max_wait_ms`` have passed, runs one ``predict`` call in
@@ -13,6 +14,7 @@ a thread, and answers each request with its share. ``max_batch=1``: one request 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -27,6 +29,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bertclf import __version__
 from bertclf.errors import BertclfError
 from bertclf.inference import Classifier
+
+log = logging.getLogger("bertclf.serve")
 
 
 class PredictRequest(BaseModel):
@@ -196,7 +200,8 @@ def create_app(
 
     @app.post("/predict", response_model=Prediction | Predictions,
               responses={400: {"description": "not JSON"}, 413: {"description": "too many texts or characters"},
-                         422: {"description": "wrong fields or types"}, 503: {"description": "queue full"}})
+                         422: {"description": "wrong fields or types"}, 500: {"description": "prediction failed"},
+                         503: {"description": "queue full"}})
     async def predict(body: PredictRequest):
         """Classify one text (``text``) or several (``texts``)."""
         texts = [body.text] if body.texts is None else body.texts
@@ -212,6 +217,9 @@ def create_app(
         except Overloaded:
             raise HTTPException(503, f"the service is busy ({max_queue} requests waiting): retry shortly",
                                 headers={"Retry-After": "1"}) from None
+        except Exception as error:  # noqa: BLE001 - the model failed: say so, keep serving
+            log.exception("prediction failed for a batch holding %d text(s) of this request", len(texts))
+            raise HTTPException(500, f"prediction failed: {type(error).__name__}: {error}") from None
         return predictions[0] if body.texts is None else {"predictions": predictions}
 
     @app.get("/health")

@@ -158,6 +158,28 @@ def test_a_full_queue_answers_503_and_the_service_recovers(clf):
         assert httpx.post(f"{url}/predict", json={"text": "and now?"}).status_code == 200
 
 
+class FailingClassifier(Classifier):
+    """The real classifier, except that a batch holding the text "boom" raises inside predict."""
+
+    def predict(self, texts, **kwargs):
+        if "boom" in texts:
+            raise RuntimeError("the model ran out of luck on 'boom'")
+        return super().predict(texts, **kwargs)
+
+
+def test_an_error_inside_prediction_is_a_json_500_and_the_service_keeps_serving(clf):
+    failing = FailingClassifier(clf.model, clf.tokenizer, clf.max_length, clf.device, info=clf.info)
+    with serving(create_app(failing, max_batch=1)) as url, httpx.Client(base_url=url, timeout=10) as client:
+        for body in ({"text": "boom"}, {"texts": ["boom"]}):
+            answer = client.post("/predict", json=body)
+            assert (answer.status_code, answer.headers["content-type"]) == (500, "application/json")
+            assert answer.json() == {"error": "prediction failed: RuntimeError: the model ran out of luck on 'boom'"}
+            assert client.post("/predict", json={"text": "still there?"}).status_code == 200
+        assert client.get("/health").json()["status"] == "ok"
+        answers = post_concurrently(url, [{"text": "boom"}] + [{"text": f"text {i}"} for i in range(4)])
+        assert [a.status_code for a in answers] == [500, 200, 200, 200, 200]
+
+
 def test_bad_settings_are_refused(clf):
     with pytest.raises(BertclfError, match="max_batch must be at least 1"):
         create_app(clf, max_batch=0)
