@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make book   set up .venv, execute every chapter (quick profile) and build _build/html
 #   make test   set up .venv, run the unit tests, execute every chapter with nbmake,
-#               and build the book from those executed notebooks with warnings as errors
+#               build the book from those executed notebooks with warnings as errors,
+#               and rehearse the full profile offline (make rehearse)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CI_BOOK := ci-book
@@ -18,7 +19,7 @@ QUIET_BARS = TQDM_DISABLE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_P
 # Chapters draw inline figures: a non-interactive MPLBACKEND (e.g. Agg) would hide them
 unexport MPLBACKEND
 
-.PHONY: setup encoder book test unit notebooks ci-book bench clean
+.PHONY: setup encoder book test unit notebooks ci-book rehearse bench clean
 
 setup: $(VENV)/.installed
 
@@ -34,7 +35,7 @@ book: encoder
 	$(QUIET_BARS) $(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
-test: encoder unit notebooks ci-book
+test: encoder unit notebooks ci-book rehearse
 
 unit: setup
 	$(PY) -m pytest -q -n 2 --durations=15 tests
@@ -55,6 +56,12 @@ notebooks: encoder
 ci-book: notebooks
 	sed -i 's/execute_notebooks: force/execute_notebooks: "off"/' $(CI_BOOK)/_config.yml
 	$(VENV)/bin/jupyter-book build $(CI_BOOK) -W --keep-going
+
+# Every BERTCLF_PROFILE=full path (CLI for each Hub data set, every chapter) against a tiny
+# offline mirror: random 2-layer models, a few hundred bundled texts in the Hub's schemas.
+# It checks code paths, not scores.
+rehearse: encoder
+	$(PY) scripts/rehearse_full.py
 
 bench: setup
 	$(PY) -m benchmarks.train

@@ -16,7 +16,7 @@ from bertclf.errors import BertclfError
 
 def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
     source = parser.add_mutually_exclusive_group(required=required)
-    source.add_argument("--dataset", help="a named data set, e.g. tweets, chinese_reviews, sst2")
+    source.add_argument("--dataset", help="a named data set (e.g. tweets, chinese_reviews, sst2) or a save_to_disk directory")
     source.add_argument("--csv", type=Path, help="your own CSV/TSV/JSON(L) file")
     parser.add_argument("--text-column", default="text", help="column holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="column holding the label (default: label)")
@@ -111,11 +111,13 @@ def _load_data(args: argparse.Namespace):
             args.csv, args.text_column, args.label_column,
             seed=args.seed, drop_bad_rows=args.drop_bad_rows, **sizes,
         )
-    return data.load(args.dataset, seed=args.seed, **sizes)
+    return data.load(args.dataset, seed=args.seed, text_column=args.text_column,
+                     label_column=args.label_column, **sizes)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     from bertclf import baseline, train
+    from bertclf import data as data_module
     from bertclf.language import detect_language
     from bertclf.profiles import describe
 
@@ -126,6 +128,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         if not (args.dataset or args.csv):
             raise BertclfError("say what to train on: --dataset NAME (e.g. tweets) or --csv PATH")
         dsd = _load_data(args)
+        if data_module.split_note(dsd):  # Hub sets: which splits are official, which carved
+            print(f"[bertclf] {data_module.split_note(dsd)}", flush=True)
         language = detect_language(dsd["train"]["text"])  # Chinese text → the Chinese encoder
         config = train.TrainConfig.from_profile(
             language=language, model=args.model, epochs=args.epochs, learning_rate=args.learning_rate,

@@ -35,6 +35,7 @@ class HubSpec:
     text_column: str
     label_column: str
     language: str = "en"
+    label_names: tuple[str, ...] | None = None  # names of integer labels the Hub stores as plain ints
 
 
 def _package_file(package: str, relative: str) -> Path:
@@ -75,7 +76,9 @@ HUB: dict[str, HubSpec] = {
     "sst2": HubSpec("stanfordnlp/sst2", None, "sentence", "label"),
     "imdb": HubSpec("stanfordnlp/imdb", "plain_text", "text", "label"),
     "ag_news": HubSpec("fancyzhx/ag_news", None, "text", "label"),
-    "chnsenticorp": HubSpec("lansinuote/ChnSentiCorp", None, "text", "label", language="zh"),
+    # ChnSentiCorp's parquet files store the label as int64 (0 negative, 1 positive), not a ClassLabel
+    "chnsenticorp": HubSpec("lansinuote/ChnSentiCorp", None, "text", "label", language="zh",
+                            label_names=("negative", "positive")),
     "intent": HubSpec("clinc/clinc_oos", "plus", "text", "intent"),
     "sms_spam": HubSpec("ucirvine/sms_spam", None, "sms", "label"),
 }
@@ -97,58 +100,197 @@ def load(
     profile: Profile | None = None,
     train_size: int | None | str = "profile",
     eval_size: int | None | str = "profile",
+    text_column: str = "text",
+    label_column: str = "label",
 ) -> DatasetDict:
     """Load a named data set as ``train``/``validation``/``test`` with ``text`` and ``label``.
 
     ``tweets`` and ``chinese_reviews`` are bundled and work offline; the Hub names
     (``sst2``, ``imdb``, ``ag_news``, ``chnsenticorp``, ``intent``, ``sms_spam``) need the
-    Hugging Face Hub. Sizes default to the profile's (quick: a CPU-sized subsample);
-    an int caps a split, ``None`` keeps all of it.
+    Hugging Face Hub or a local mirror (``BERTCLF_MIRROR``, :mod:`bertclf.mirror`). A path to a
+    ``DatasetDict.save_to_disk`` directory loads that (its columns: ``text_column``/``label_column``).
+    Sizes default to the profile's (quick: a CPU-sized subsample); an int caps a split, ``None``
+    keeps all of it.
+
+    Bundled sets are pooled and split 80/10/10. Hub sets and saved directories keep their own
+    splits (:func:`from_splits`): the official test split stays the test split, validation is
+    carved from train where there is none, and test too where the official one has no labels;
+    texts shared between splits are removed from the lower split, and the cleaning record
+    (:func:`cleaning_stats`) says how many and where each split came from (:func:`split_note`).
     """
     key = _normalise_name(name)
     profile = profile or get_profile()
-    if key in OFFLINE:
-        frame = OFFLINE[key]()
-    elif key in HUB:
-        frame = _hub_frame(key, HUB[key])
-    else:
-        raise BertclfError(
-            f"unknown data set {name!r}: choose one of {', '.join(known_names())}, "
-            "or load your own file with bertclf.data.load_csv(path)"
-        )
     sizes = {
         "train_size": profile.train_size if train_size == "profile" else train_size,
         "eval_size": profile.eval_size if eval_size == "profile" else eval_size,
     }
-    dsd = from_frame(frame, seed=seed, **sizes)
-    return _with_source(dsd, {"dataset": key, "seed": seed, **sizes})
+    if key in OFFLINE:
+        dsd = from_frame(OFFLINE[key](), seed=seed, **sizes)
+        return _with_source(dsd, {"dataset": key, "seed": seed, **sizes})
+    if key in HUB:
+        dsd = from_splits(_hub_frame(key, HUB[key]), seed=seed, **sizes)
+        return _with_source(dsd, {"dataset": key, "seed": seed, **sizes})
+    if _is_saved_dataset(name):
+        from datasets import load_from_disk
+
+        path = str(Path(name).expanduser().resolve())
+        spec = HubSpec(path, None, text_column, label_column)
+        dsd = from_splits(_split_frames(path, spec, load_from_disk(path)), seed=seed, **sizes)
+        columns = {} if (text_column, label_column) == ("text", "label") else {
+            "text_column": text_column, "label_column": label_column}
+        return _with_source(dsd, {"dataset": path, **columns, "seed": seed, **sizes})
+    raise BertclfError(
+        f"unknown data set {name!r}: choose one of {', '.join(known_names())}, a directory "
+        "written by DatasetDict.save_to_disk, or load your own file with bertclf.data.load_csv(path)"
+    )
 
 
-def _hub_frame(key: str, spec: HubSpec) -> pd.DataFrame:
-    """All splits of a Hub data set pooled into one frame (we re-split it leakage-free)."""
-    import datasets
+def _is_saved_dataset(name: str) -> bool:
+    path = Path(str(name)).expanduser()
+    return (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
+
+
+def _hub_frame(key: str, spec: HubSpec) -> dict[str, pd.DataFrame | None]:
+    """The splits of a Hub data set (or of its copy in ``BERTCLF_MIRROR``) as ``text``/``label``
+    frames with class names as labels, keyed ``train``/``validation``/``test`` (``None``: the
+    split exists but has no labels)."""
+    from bertclf.mirror import load_hub_dataset
 
     try:
-        loaded = datasets.load_dataset(spec.repo, spec.config)
+        loaded = load_hub_dataset(spec.repo, spec.config)
+    except BertclfError:
+        raise
     except Exception as error:  # offline, missing, or a Hub-side failure
         raise BertclfError(
             f"data set {key!r} comes from the Hugging Face Hub ({spec.repo}) and could not be "
             f"loaded ({type(error).__name__}: {str(error).splitlines()[0][:160]}). "
-            "Offline? Use the quick profile's bundled data sets "
-            f"({', '.join(OFFLINE)}) or your own file with load_csv"
+            "Offline? Use a local mirror (BERTCLF_MIRROR, see the README), the quick profile's "
+            f"bundled data sets ({', '.join(OFFLINE)}) or your own file with load_csv"
         ) from None
-    frames = []
-    for split in loaded.values():
-        if spec.label_column not in split.column_names:
+    return _split_frames(key, spec, loaded)
+
+
+def _split_frames(key: str, spec: HubSpec, loaded) -> dict[str, pd.DataFrame | None]:
+    """``text``/``label`` frames of a loaded ``DatasetDict``'s train/validation/test splits."""
+    if isinstance(loaded, Dataset):
+        loaded = DatasetDict({"train": loaded})
+    if "train" not in loaded:
+        raise BertclfError(f"data set {key!r} has no 'train' split (splits: {', '.join(loaded)})")
+    frames: dict[str, pd.DataFrame | None] = {}
+    for name in ("train", "validation", "test"):
+        if name not in loaded:
             continue
+        split = loaded[name]
+        missing = [c for c in (spec.text_column, spec.label_column) if c not in split.column_names]
+        if missing:
+            raise BertclfError(
+                f"data set {key!r}, split {name!r}: column(s) {', '.join(map(repr, missing))} not found; "
+                f"columns: {', '.join(map(repr, split.column_names))} (CLI: --text-column/--label-column)"
+            )
         feature = split.features[spec.label_column]
-        part = split.to_pandas()[[spec.text_column, spec.label_column]]
+        part = split.select_columns([spec.text_column, spec.label_column]).to_pandas()
         part.columns = ["text", "label"]
-        part = part[part["label"] >= 0] if pd.api.types.is_integer_dtype(part["label"]) else part
-        if isinstance(feature, ClassLabel):
-            part["label"] = [feature.names[i] for i in part["label"]]
-        frames.append(part)
-    return pd.concat(frames, ignore_index=True)
+        if pd.api.types.is_integer_dtype(part["label"]):
+            part = part[part["label"] >= 0]  # -1: no label (SST-2's test split, IMDB's unsupervised)
+            names = feature.names if isinstance(feature, ClassLabel) else spec.label_names
+            if names is not None:
+                part = part.assign(label=[names[i] for i in part["label"]])
+        frames[name] = part.reset_index(drop=True) if len(part) else None
+    if frames["train"] is None:
+        raise BertclfError(f"data set {key!r}: its 'train' split has no labelled rows")
+    return frames
+
+
+def _carve(frame: pd.DataFrame, share: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``share`` of ``frame`` off, stratified where every class has two rows or more."""
+    counts = frame["label"].value_counts()
+    size = max(int(round(share * len(frame))), len(counts))
+    if size >= len(frame):
+        raise BertclfError(
+            f"{len(frame)} training rows cannot give up {size} for a carved split that holds every class"
+        )
+    stratify = frame["label"] if counts.min() >= 2 and len(frame) - size >= len(counts) else None
+    rest, carved = train_test_split(frame, test_size=size, stratify=stratify, random_state=seed)
+    return rest, carved
+
+
+def from_splits(
+    parts: dict[str, pd.DataFrame | None],
+    *,
+    seed: int = 0,
+    train_size: int | None = None,
+    eval_size: int | None = None,
+) -> DatasetDict:
+    """Clean a data set that comes with its own splits, keeping them.
+
+    ``parts`` maps ``train`` (required), ``validation`` and ``test`` to ``text``/``label``
+    frames; ``None`` marks a split that exists without labels. Each split is deduplicated
+    (:func:`deduplicate`); a text found in two splits is kept only in the higher one (test, then
+    validation, then train), and the counts are recorded. A missing validation split is carved
+    from train (so that train:validation is 80:10), and a missing or unlabelled test split too;
+    with neither, train is split 80/10/10 as :func:`from_frame` does. Where each split came
+    from is recorded (:func:`split_note`).
+    """
+    unlabelled = [k for k in ("validation", "test") if k in parts and parts[k] is None]
+    frames, stats = {}, {"rows": 0, "duplicate_rows": 0, "conflicting_texts": 0, "conflicting_rows": 0}
+    for key in ("test", "validation", "train"):
+        if parts.get(key) is None:
+            continue
+        frame = check_rows(parts[key], drop_bad_rows=True)
+        frame = frame.assign(label=frame["label"].map(_label_name))
+        frames[key], part_stats = deduplicate(frame)
+        for name in stats:
+            stats[name] += part_stats[name]
+    removed, higher = {}, []
+    for key in ("test", "validation", "train"):  # a shared text stays in the higher split
+        if key not in frames:
+            continue
+        for other in higher:
+            shared = frames[key]["text"].isin(set(frames[other]["text"]))
+            removed[f"{key}&{other}"] = int(shared.sum())
+            frames[key] = frames[key][~shared]
+        higher.append(key)
+    origin = {key: f"the official {key} split" for key in frames}
+    share = SPLIT_FRACTIONS[1] / (SPLIT_FRACTIONS[0] + SPLIT_FRACTIONS[1])  # 10 of every 90
+    if "validation" not in frames and "test" not in frames:
+        frames.update(split(frames["train"], seed=seed))
+        origin = {k: "split 80/10/10 from the official train split (the only one with labels)" for k in frames}
+    else:
+        for key in ("validation", "test"):
+            if key not in frames:
+                frames["train"], frames[key] = _carve(frames["train"], share, seed)
+                why = "has no labels" if key in unlabelled else "does not exist"
+                origin[key] = f"carved from the official train split (the official {key} split {why})"
+                origin["train"] = "the official train split, less the rows carved from it"
+    stats["removed_as_shared"] = removed
+    stats["kept"] = sum(len(f) for f in frames.values())
+    stats["splits"] = {key: origin[key] for key in ("train", "validation", "test")}
+    names = sorted(map(str, pd.concat(frames.values())["label"].unique()), key=_label_sort_key)
+    sizes = {"train": train_size, "validation": eval_size, "test": eval_size}
+    features = Features({"text": Value("string"), "label": ClassLabel(names=names)})
+    dsd = DatasetDict({
+        key: Dataset.from_pandas(
+            _stratified_take(frames[key], sizes[key], seed).reset_index(drop=True),
+            features=features, preserve_index=False,
+        )
+        for key in ("train", "validation", "test")
+    })
+    return _with_source(dsd, {}, cleaning=stats)
+
+
+def split_note(dsd: DatasetDict) -> str:
+    """One line on where each split came from and what cleaning removed (``""`` for pooled data)."""
+    stats = cleaning_stats(dsd)
+    if "splits" not in stats:
+        return ""
+    origins = stats["splits"]
+    origin = (f"train/validation/test: {origins['train']}" if len(set(origins.values())) == 1
+              else "; ".join(f"{key}: {where}" for key, where in origins.items()))
+    shared = ", ".join(f"{n} {pair.split('&')[0]} rows also in {pair.split('&')[1]}"
+                       for pair, n in stats.get("removed_as_shared", {}).items() if n)
+    return (f"splits — {origin}. Removed: {stats['duplicate_rows']} duplicate and "
+            f"{stats['conflicting_rows']} conflicting rows within splits; "
+            f"{shared or 'no text shared between splits'}.")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -29,12 +29,15 @@ def bundled_model_dir() -> Path:
 
 def resolve(name: str) -> str:
     """A Hub id or local directory for ``name``: ``bundled-minilm`` → the bundled folder,
-    ``bundled-minilm-zh`` → the cached Chinese encoder (built on first use)."""
+    ``bundled-minilm-zh`` → the cached Chinese encoder (built on first use), and a Hub id →
+    its directory in the local mirror when ``BERTCLF_MIRROR`` is set (:mod:`bertclf.mirror`)."""
     if name == BUNDLED_MODEL:
         return str(bundled_model_dir())
     from bertclf.chinese import resolve_chinese
+    from bertclf.mirror import model_path
 
-    return resolve_chinese(str(name))
+    resolved = resolve_chinese(str(name))
+    return resolved if resolved != str(name) else model_path(resolved)
 
 
 def _from_pretrained(loader, name: str, **kwargs):
@@ -43,7 +46,7 @@ def _from_pretrained(loader, name: str, **kwargs):
     except OSError as error:
         raise BertclfError(
             f"could not load model {name!r} ({str(error).splitlines()[0][:160]}). Offline? "
-            f"Hub models need the network; use the quick profile's {BUNDLED_MODEL!r} "
+            f"Hub models need the network or a local mirror (BERTCLF_MIRROR, see the README); use the quick profile's {BUNDLED_MODEL!r} "
             "or a local directory"
         ) from None
 

@@ -1,0 +1,119 @@
+"""Rehearse the full profile offline: every ``BERTCLF_PROFILE=full`` path runs, on a tiny mirror.
+
+1. Build a rehearsal mirror (:func:`bertclf.rehearsal.build_mirror`): the full profile's model
+   ids as tiny random models with their real architecture and tokenizer, and a few hundred
+   bundled texts in each Hub data set's schema and layout.
+2. ``bertclf train --dataset NAME`` for every Hub name, with ``BERTCLF_PROFILE=full`` and
+   ``BERTCLF_MIRROR`` pointing at it (then ``evaluate`` and ``predict`` on the first run).
+3. Execute every chapter of the book with the same settings (outputs go to the work
+   directory, never into ``book/``), then check them for progress-bar residue.
+
+The models are random and the labels of the sample data do not match its texts: the numbers
+printed check code paths, not scores.
+
+Usage: python scripts/rehearse_full.py [--work DIR] [--skip-chapters] [--chapters 05_code ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTE = "(random tiny models and mismatched labels: these numbers check code paths, not scores)"
+
+
+def chapters() -> list[str]:
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [chapter["file"] for chapter in toc["chapters"]]
+
+
+def run(command: list[str], env: dict, what: str, timings: dict, cwd: Path = ROOT) -> None:
+    start = time.perf_counter()
+    print(f"\n$ {' '.join(command)}", flush=True)
+    completed = subprocess.run(command, env=env, cwd=cwd)
+    timings[what] = time.perf_counter() - start
+    if completed.returncode:
+        raise SystemExit(f"rehearsal failed: {what} exited with status {completed.returncode}")
+
+
+def execute(source: Path, out: Path) -> None:
+    """Run every cell of ``source`` in its own directory (as ``make notebooks`` does); save to ``out``."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(source, as_version=4)
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(source.parent)}}).execute()
+    nbformat.write(notebook, out)
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--execute"]:  # one chapter, in a process of its own
+        return execute(Path(sys.argv[2]), Path(sys.argv[3]))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, help="work directory (default: a fresh temporary one, removed after)")
+    parser.add_argument("--rows", type=int, default=200, help="training rows per sample data set")
+    parser.add_argument("--skip-chapters", action="store_true", help="only the CLI runs")
+    parser.add_argument("--chapters", nargs="*", help="chapter files to execute (default: every chapter in _toc.yml)")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="bertclf-rehearsal-"))
+    work.mkdir(parents=True, exist_ok=True)
+    mirror, runs, executed = work / "mirror", work / "runs", work / "chapters"
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "BERTCLF_PROFILE": "full", "BERTCLF_MIRROR": str(mirror), "BERTCLF_RUNS": str(runs),
+        "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+        "TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("MPLBACKEND", None)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    print(f"[rehearsal] work directory {work}; {NOTE}", flush=True)
+
+    from bertclf.data import HUB
+    from bertclf.rehearsal import build_mirror
+
+    t0 = time.perf_counter()
+    if mirror.exists():
+        shutil.rmtree(mirror)
+    build_mirror(mirror, rows=args.rows)
+    timings["build mirror"] = time.perf_counter() - t0
+
+    bertclf = [str(bin_dir / "bertclf")]
+    for name in HUB:
+        run([*bertclf, "train", "--dataset", name, "--out", str(runs / f"cli_{name}")], env, f"train {name}", timings)
+    first = runs / f"cli_{next(iter(HUB))}"
+    run([*bertclf, "evaluate", str(first), "--split", "validation"], env, "evaluate", timings)
+    run([*bertclf, "predict", str(first), "a wonderful, moving film", "dull and far too long"], env, "predict", timings)
+
+    if not args.skip_chapters:
+        executed.mkdir(parents=True, exist_ok=True)
+        for chapter in args.chapters or chapters():
+            source = ROOT / f"{chapter.removesuffix('.ipynb')}.ipynb"
+            run([sys.executable, __file__, "--execute", str(source), str(executed / source.name)],
+                env, f"chapter {source.stem}", timings, cwd=source.parent)
+        run([sys.executable, str(ROOT / "tests" / "check_executed_notebooks.py"), str(executed)],
+            env, "progress-bar check", timings)
+
+    print(f"\n[rehearsal] all full-profile paths ran {NOTE}")
+    for what, seconds in timings.items():
+        print(f"  {what:<32} {seconds:7.1f} s")
+    print(f"  {'total':<32} {time.perf_counter() - start:7.1f} s")
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
