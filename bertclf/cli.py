@@ -34,12 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(train, required=False)
     train.add_argument("--out", type=Path, help="run directory (default: runs/<data set>)")
     train.add_argument("--resume", type=Path, metavar="RUN_DIR", help="continue an interrupted run")
+    train.add_argument("--overwrite", action="store_true", help="replace the trained model already in --out")
     train.add_argument("--model", help="Hub id or local directory (default: the profile's)")
     train.add_argument("--epochs", type=int)
     train.add_argument("--lr", type=float, dest="learning_rate")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--max-length", type=int)
     train.add_argument("--patience", type=int, help="early stopping: epochs without improvement")
+    train.add_argument("--min-steps", type=int, help="more epochs on small data, up to this many optimizer steps (0: exactly --epochs)")
+    train.add_argument("--class-weights", choices=["balanced"], help="weigh the loss against class imbalance")
     train.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda if present)")
     train.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF baseline")
 
@@ -134,12 +137,12 @@ def cmd_train(args: argparse.Namespace) -> None:
         config = train.TrainConfig.from_profile(
             language=language, model=args.model, epochs=args.epochs, learning_rate=args.learning_rate,
             batch_size=args.batch_size, max_length=args.max_length, patience=args.patience,
-            device=args.device, seed=args.seed,
+            min_steps=args.min_steps, class_weights=args.class_weights, device=args.device, seed=args.seed,
         )
         out = args.out or Path("runs") / (args.dataset or args.csv.stem)
         print(describe(model=config.model, max_length=config.max_length, train_size=len(dsd["train"]),
                        data=args.dataset or args.csv, language=language), flush=True)
-        result = train.fit(dsd, out, config)
+        result = train.fit(dsd, out, config, overwrite=args.overwrite)
     test = result.test_metrics
     print(f"run directory: {result.run_dir} (best epoch {result.best_epoch})")
     line = f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}"
@@ -158,11 +161,19 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     from bertclf.inference import Classifier
 
     info = runs.run_info(args.run_dir)
-    dsd = _load_data(args) if (args.dataset or args.csv) else data.reload(info["data"])
+    given = bool(args.dataset or args.csv)  # else: rebuilt from the run's record, so it must match it
+    dsd = _load_data(args) if given else data.reload(info["data"])
     if data.label_names(dsd) != info["label_names"]:
         raise BertclfError(
             f"the run predicts {info['label_names']} but the data has labels {data.label_names(dsd)}: "
             "evaluate on the data set it was trained on"
+        )
+    recorded = {} if given else info.get("splits", {})
+    differences = runs.data_differences(recorded, {args.split: data.fingerprint(dsd[args.split])})
+    if differences:
+        raise BertclfError(
+            f"the data rebuilt from the run's record are not the run's ({differences[0]}): its source changed "
+            "since; to evaluate on the data as they are now, pass them with --dataset/--csv"
         )
     clf = Classifier.load(args.run_dir)
     result = evaluate_model(clf.model, clf.tokenizer, dsd[args.split], max_length=clf.max_length)

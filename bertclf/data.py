@@ -8,6 +8,7 @@ and seeded into train/validation/test so that no text appears in two splits.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import warnings
 from collections.abc import Callable
@@ -432,10 +433,14 @@ def _stratified_take(frame: pd.DataFrame, size: int | None, seed: int) -> pd.Dat
         )
     if size is None or size >= len(frame):
         return frame
-    # stratify only where the part left out can hold every class too (sklearn needs both)
-    stratify = frame["label"] if len(frame) - size >= classes else None
-    taken, _ = train_test_split(frame, train_size=size, stratify=stratify, random_state=seed)
-    return taken
+    # sklearn stratifies only with two rows of every class and room for every class in both parts
+    if frame["label"].value_counts().min() >= 2 and len(frame) - size >= classes:
+        taken, _ = train_test_split(frame, train_size=size, stratify=frame["label"], random_state=seed)
+        return taken
+    # otherwise: one row of each class, the rest at random
+    firsts = frame.groupby("label").sample(n=1, random_state=seed)
+    rest = frame.drop(firsts.index).sample(n=size - len(firsts), random_state=seed)
+    return pd.concat([firsts, rest])
 
 
 def split(frame: pd.DataFrame, seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -504,16 +509,41 @@ def _label_sort_key(name: str) -> tuple[int, float | str]:
         return (1, name)
 
 
-def _provenance(dsd: DatasetDict) -> dict:
-    return json.loads(dsd["train"].info.description or "{}")
+def _provenance(dsd: DatasetDict | Dataset) -> dict:
+    """The record :func:`_with_source` left in the splits' info ({} for any other description,
+    prose from the Hub included)."""
+    first = dsd if isinstance(dsd, Dataset) else dsd.get("train")
+    try:
+        record = json.loads(first.info.description or "{}") if first is not None else {}
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
 
 
 def _with_source(dsd: DatasetDict, source: dict, cleaning: dict | None = None) -> DatasetDict:
-    """Record where the splits came from (and what cleaning removed) in the splits' info."""
-    record = {"source": source, "cleaning": cleaning or _provenance(dsd).get("cleaning", {})}
+    """Record where the splits came from, what cleaning removed, and the splits' fingerprints
+    (``select``/``filter``/``shuffle`` copy the record: the fingerprints tell it is stale)."""
+    record = {"source": source, "cleaning": cleaning or _provenance(dsd).get("cleaning", {}),
+              "splits": fingerprints(dsd)}
     for key in dsd:
         dsd[key].info.description = json.dumps(record)
     return dsd
+
+
+def fingerprint(split: Dataset) -> dict:
+    """Rows and a SHA-256 of a split's texts and label names, in order: it changes whenever the
+    contents do, whatever produced them (``Dataset._fingerprint`` follows transforms instead)."""
+    feature = split.features["label"]
+    name = feature.int2str if isinstance(feature, ClassLabel) else str
+    digest = hashlib.sha256()
+    for text, label in zip(split["text"], split["label"]):
+        digest.update(json.dumps([text, name(label)], ensure_ascii=False).encode("utf-8"))
+    return {"rows": len(split), "sha256": digest.hexdigest()}
+
+
+def fingerprints(dsd: DatasetDict) -> dict[str, dict]:
+    """:func:`fingerprint` of every split."""
+    return {key: fingerprint(split) for key, split in dsd.items()}
 
 
 def cleaning_stats(dsd: DatasetDict) -> dict[str, int]:
@@ -521,9 +551,17 @@ def cleaning_stats(dsd: DatasetDict) -> dict[str, int]:
     return _provenance(dsd).get("cleaning", {})
 
 
-def source(dsd: DatasetDict) -> dict:
-    """How to rebuild ``dsd``: data set name or file, columns, seed and sizes ({} if unknown)."""
-    return _provenance(dsd).get("source", {})
+def source(dsd: DatasetDict | Dataset) -> dict:
+    """How to rebuild ``dsd``: data set name or file, columns, seed and sizes; {} if unknown, or
+    if the splits changed since they were loaded (a ``select`` or ``filter`` keeps the record)."""
+    record = _provenance(dsd)
+    if not isinstance(dsd, DatasetDict) or set(dsd) != set(record.get("splits", {})):
+        return {}
+    try:
+        current = fingerprints(dsd)
+    except KeyError:  # a text or label column renamed or removed
+        return {}
+    return record.get("source", {}) if current == record["splits"] else {}
 
 
 def reload(source_info: dict) -> DatasetDict:

@@ -92,10 +92,11 @@ def pick_device(preferred: str | None = None) -> torch.device:
 
 
 def mixed_precision(device: torch.device) -> str:
-    """The AMP mode Accelerate should use on ``device``: bf16/fp16 on GPU, none on CPU."""
+    """The AMP mode Accelerate should use on ``device``: bf16 where the GPU has it natively
+    (Ampere and newer; a T4 only emulates it, slowly), else fp16; none on CPU."""
     if device.type != "cuda":
         return "no"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
 
 
 def set_seed(seed: int) -> None:

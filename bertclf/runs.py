@@ -8,6 +8,7 @@ run_dir/
   history.json                      per-epoch metrics and per-step losses, for the plots
   metrics.json                      best epoch, validation and test metrics
   checkpoint.pt                     the last finished epoch: weights, optimizer, RNG (for resume)
+  .bertclf.lock                     while training: the process that writes here (host, PID)
 ```
 Every file is first written under a temporary name and then renamed over the old one, so a
 run killed at any moment leaves each file either old or new, never half-written.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +33,7 @@ INFO_FILE = "bertclf.json"
 HISTORY_FILE = "history.json"
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
+LOCK_FILE = ".bertclf.lock"
 
 
 _UMASK = os.umask(0o022)
@@ -107,6 +110,64 @@ def check_run_dir(run_dir: str | Path) -> Path:
 def run_info(run_dir: str | Path) -> dict:
     """The run's ``bertclf.json``: label names, config, data, seed, profile, versions."""
     return read_json(check_run_dir(run_dir) / INFO_FILE)
+
+
+def data_differences(recorded: dict, current: dict) -> list[str]:
+    """How the splits' fingerprints ``current`` differ from those a run ``recorded``
+    (``bertclf.data.fingerprints``); a split that only one of them has is not compared."""
+    return [
+        f"{key} has {now['rows']} rows (sha256 {now['sha256'][:12]}), the run's had "
+        f"{recorded[key]['rows']} (sha256 {recorded[key]['sha256'][:12]})"
+        for key, now in current.items() if key in recorded and recorded[key] != now
+    ]
+
+
+@contextmanager
+def locked(run_dir: Path):
+    """Hold ``run_dir``'s lock file while training into it: a second run into the same directory
+    is refused while the first one's process lives; a lock left by a dead process is taken over."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise BertclfError(f"the run directory {run_dir} is a file: choose another path (CLI: --out)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK_FILE
+    _take_lock(path)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _take_lock(path: Path) -> None:
+    for _ in range(2):  # once more after removing a stale lock
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            holder = _holder(path)
+            if holder is None:
+                path.unlink(missing_ok=True)
+                continue
+            raise BertclfError(
+                f"another run is training into {path.parent} ({holder}): wait for it or choose another "
+                f"directory (CLI: --out); if that process is not a bertclf run, delete {path}"
+            ) from None
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(f"{socket.gethostname()} {os.getpid()}")
+        return
+    raise BertclfError(f"another run took the lock {path} at the same moment: wait for it or choose another directory")
+
+
+def _holder(path: Path) -> str | None:
+    """Who holds the lock file ``path``; ``None`` if its process, on this host, is gone."""
+    try:
+        host, pid = path.read_text(encoding="utf-8").split()
+        if host == socket.gethostname():
+            os.kill(int(pid), 0)
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except (OSError, ValueError):  # alive under another user, or the lock is being written
+        return f"lock file {path}"
+    return f"host {host}, PID {pid}"
 
 
 @contextmanager

@@ -13,11 +13,10 @@ processes, GPUs or machines.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
-from datasets import DatasetDict
+from datasets import Dataset, DatasetDict
 from safetensors.torch import load_file
 from bertclf.progress import progress
 from transformers import get_linear_schedule_with_warmup
@@ -38,6 +37,11 @@ from bertclf.errors import BertclfError, TrainingDiverged
 from bertclf.evaluate import Evaluation, evaluate_model
 from bertclf.modeling import load_classifier, load_tokenizer, max_positions
 from bertclf.profiles import BUNDLED_CHINESE_MODEL, BUNDLED_MODEL, Profile, get_profile, mixed_precision, pick_device, set_seed, versions
+
+
+# the profiles' floor on optimizer steps: a 300-text CSV gets 104 steps (13 epochs), not 16;
+# 2,000 texts or more in batches of 32 already take 126 steps in the profiles' 2 epochs
+MIN_STEPS = 100
 
 
 @dataclass
@@ -55,6 +59,8 @@ class TrainConfig:
     max_grad_norm: float = 1.0  # gradient clipping
     patience: int = 2  # early stopping: epochs without a better validation score
     select_by: str = "accuracy"  # or "macro_f1": the validation metric that picks the best epoch
+    min_steps: int = 0  # more epochs on small data, up to this many optimizer steps (patience still stops)
+    class_weights: str | None = None  # "balanced": the loss weighs each class by n / (classes × its count)
     bucket: bool = True  # length-bucketed batches (False: plain dynamic padding)
     seed: int = 0
     device: str | None = None  # None: cuda if present, else cpu
@@ -68,18 +74,23 @@ class TrainConfig:
         settings = dict(
             model=p.chinese_model if chinese else p.model, epochs=p.epochs, learning_rate=p.learning_rate,
             batch_size=p.batch_size, max_length=p.chinese_max_length if chinese else p.max_length,
+            min_steps=MIN_STEPS,
         )
         settings.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**settings)
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "patience"):
             if int(getattr(self, name)) < 1:
                 raise BertclfError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if self.min_steps < 0:
+            raise BertclfError(f"min_steps must be 0 or more, got {self.min_steps}")
         if not 0 < self.learning_rate < 1:
             raise BertclfError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
         if self.select_by not in ("accuracy", "macro_f1"):
             raise BertclfError(f"select_by must be 'accuracy' or 'macro_f1', got {self.select_by!r}")
+        if self.class_weights not in (None, "balanced"):
+            raise BertclfError(f"class_weights must be None or 'balanced', got {self.class_weights!r}")
 
 
 @dataclass
@@ -106,31 +117,43 @@ def fit(
     data_info: dict | None = None,
     resume: bool = False,
     reuse: bool = False,
+    overwrite: bool = False,
     evaluate_test: bool = True,
 ) -> TrainResult:
     """Fine-tune ``config.model`` on ``dsd`` and write the run directory ``out_dir``.
 
-    Where ``dsd`` came from (``data.source``, or ``data_info`` if given) is recorded so that
-    ``bertclf evaluate`` and :func:`resume` can reload the same splits. With ``resume=True`` training continues from
-    the run's last checkpoint and ends with the same metrics as an uninterrupted run.
-    With ``reuse=True`` a finished run in ``out_dir`` with the same config and data is
-    loaded instead of trained again (the book's chapters share runs this way).
+    Where ``dsd`` came from (``data.source``, or ``data_info`` if given) and a fingerprint of each
+    split's contents are recorded, so that ``bertclf evaluate`` and :func:`resume` reload the
+    same splits and refuse other data. With ``resume=True`` training continues from the run's
+    last checkpoint and ends with the same metrics as an uninterrupted run. With ``reuse=True``
+    a finished run in ``out_dir`` with the same config and data is loaded instead of trained
+    again (the book's chapters share runs this way). A directory that holds a trained model is
+    replaced only with ``overwrite=True``, and only one run at a time trains into it.
     """
     config = config or TrainConfig.from_profile()
     data_info = data_info or data_module.source(dsd)
+    splits = data_module.fingerprints(dsd)
     run_dir = Path(out_dir)
-    names = data_module.label_names(dsd)
     if config.model == BUNDLED_CHINESE_MODEL:
         from bertclf.chinese import check_unseen
 
         check_unseen(data_info)
-    if reuse and not resume and _is_finished(run_dir, config, data_info):
+    if reuse and not resume and _reusable(run_dir, config, splits, overwrite):
         print(f"[bertclf] reusing the finished run in {run_dir} (same config and data)")
         return _load_finished(run_dir, dsd, config, evaluate_test)
     accelerator = Accelerator(
         cpu=pick_device(config.device).type == "cpu",
         mixed_precision=mixed_precision(pick_device(config.device)),
     )
+    with runs.locked(run_dir) if accelerator.is_main_process else nullcontext():
+        if not (resume or overwrite):
+            _refuse_to_replace(run_dir)
+        return _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluate_test)
+
+
+def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluate_test) -> TrainResult:
+    """:func:`fit` once the run directory is locked and free to write."""
+    names = data_module.label_names(dsd)
     set_seed(config.seed)
     tokenizer = load_tokenizer(config.model)
     model = load_classifier(config.model, names)
@@ -146,14 +169,17 @@ def fit(
     optimizer = torch.optim.AdamW(
         _parameter_groups(model, config.weight_decay), lr=config.learning_rate, fused=_fused_adamw(config.device),
     )
+    epochs = _planned_epochs(config, len(train_loader), accelerator)
     # counted in unsharded batches: under N processes Accelerate steps the schedule N times per step
-    total_steps = config.epochs * len(train_loader)
+    total_steps = epochs * len(train_loader)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+    weights = _class_weights(config, dsd["train"], len(names))
+    weights = weights.to(accelerator.device) if weights is not None else None
     state = _TrainState()
     if resume:
-        state = _restore(run_dir, names, model, optimizer, scheduler)
+        state = _restore(run_dir, names, splits, model, optimizer, scheduler)
     elif accelerator.is_main_process:
-        _start_run_dir(run_dir, config, names, data_info, tokenizer, model)
+        _start_run_dir(run_dir, config, names, data_info, splits, tokenizer, model)
     accelerator.wait_for_everyone()
     sampler = train_loader.batch_sampler if config.bucket else None
     if sampler is not None:
@@ -161,11 +187,11 @@ def fit(
     model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
 
     with runs.sigterm_as_interrupt(), _report_interrupt(run_dir, state):
-        for epoch in range(state.epoch, config.epochs):
+        for epoch in range(state.epoch, epochs):
             if state.bad_epochs >= config.patience:
                 break
             row = _train_one_epoch(
-                model, train_loader, optimizer, scheduler, accelerator, config, state, epoch, run_dir
+                model, train_loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights, run_dir
             )
             validation = evaluate_model(
                 model, tokenizer, dsd["validation"], max_length=config.max_length,
@@ -200,14 +226,63 @@ def fit(
     return result
 
 
-def _is_finished(run_dir: Path, config: TrainConfig, data_info: dict) -> bool:
-    """Whether ``run_dir`` holds a complete run of this exact config on this exact data."""
+def _reusable(run_dir: Path, config: TrainConfig, splits: dict, overwrite: bool) -> bool:
+    """Whether ``run_dir`` holds a finished run of this config on this data; a finished run of
+    another config or on other data is an error, unless ``overwrite`` (then: train again)."""
     try:
         info = runs.run_info(run_dir)
     except BertclfError:
         return False
-    same = json.loads(json.dumps({"config": asdict(config), "data": data_info}, default=str))
-    return (run_dir / runs.METRICS_FILE).is_file() and same == {"config": info["config"], "data": info["data"]}
+    if not (run_dir / runs.METRICS_FILE).is_file():
+        return False
+    known = {f.name for f in fields(TrainConfig)}
+    then = asdict(TrainConfig(**{k: v for k, v in info["config"].items() if k in known}))  # new fields: defaults
+    differences = [f"{k} {then[k]!r} in the run, {v!r} now" for k, v in asdict(config).items() if then[k] != v]
+    if "splits" not in info:
+        differences.append("the run records no fingerprint of its data (an older bertclf)")
+    differences += runs.data_differences(info.get("splits", {}), splits)
+    if not differences:
+        return True
+    if overwrite:
+        return False
+    raise BertclfError(
+        f"{run_dir} holds a finished run with other settings or data ({'; '.join(differences)}): "
+        "pass overwrite=True (CLI: --overwrite) to train it again, or choose another directory"
+    )
+
+
+def _refuse_to_replace(run_dir: Path) -> None:
+    """Training afresh deletes a directory's model and checkpoint: refuse where there is one."""
+    if (run_dir / runs.CHECKPOINT_FILE).is_file() and not (run_dir / runs.METRICS_FILE).is_file():
+        raise BertclfError(
+            f"{run_dir} holds an interrupted run: continue it with resume=True (CLI: bertclf train --resume "
+            f"{run_dir}), or pass overwrite=True (CLI: --overwrite) to start it over"
+        )
+    if (run_dir / runs.METRICS_FILE).is_file() or (run_dir / "model.safetensors").is_file():
+        raise BertclfError(
+            f"{run_dir} already holds a trained model: pass overwrite=True (CLI: --overwrite) to replace it, "
+            "or choose another directory (CLI: --out)"
+        )
+
+
+def _planned_epochs(config: TrainConfig, steps_per_epoch: int, accelerator: Accelerator) -> int:
+    """``config.epochs``, or more where that many epochs take fewer than ``config.min_steps``
+    optimizer steps (small data); early stopping ends the run when validation stops improving."""
+    epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
+    if epochs > config.epochs:
+        accelerator.print(
+            f"[bertclf] {steps_per_epoch} steps an epoch: up to {epochs} epochs, not {config.epochs}, for at "
+            f"least min_steps={config.min_steps} steps (early stopping after {config.patience} without improvement)"
+        )
+    return epochs
+
+
+def _class_weights(config: TrainConfig, train: Dataset, classes: int) -> torch.Tensor | None:
+    """With ``class_weights="balanced"``: n / (classes × count) per class, scikit-learn's formula."""
+    if config.class_weights is None:
+        return None
+    counts = np.bincount(train["label"], minlength=classes)
+    return torch.tensor(len(train) / (classes * np.maximum(counts, 1)), dtype=torch.float)
 
 
 def _load_finished(run_dir: Path, dsd: DatasetDict, config: TrainConfig, evaluate_test: bool) -> TrainResult:
@@ -255,16 +330,17 @@ def _fused_adamw(device: str | None) -> bool | None:
     return True if pick_device(device).type in ("cpu", "cuda") else None
 
 
-def _train_one_epoch(model, loader, optimizer, scheduler, accelerator, config, state, epoch, run_dir) -> dict:
-    """One pass over the training data; returns the epoch's loss and throughput."""
+def _train_one_epoch(model, loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights, run_dir) -> dict:
+    """One pass over the training data (``weights``: the loss's class weights, or None);
+    returns the epoch's loss and throughput."""
     model.train()
     losses, samples, real_tokens, start = [], 0, 0, time.perf_counter()
-    bar = progress(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not accelerator.is_local_main_process)
+    bar = progress(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not accelerator.is_local_main_process)
     for batch in bar:
         labels = batch.pop("labels")
         with accelerator.autocast():
             logits = model(**batch).logits
-            loss = F.cross_entropy(logits.float(), labels)
+            loss = F.cross_entropy(logits.float(), labels, weight=weights)
         if not torch.isfinite(loss):
             kept = f"{run_dir / runs.CHECKPOINT_FILE} (epoch {state.epoch})" if state.epoch else "none yet"
             raise TrainingDiverged(
@@ -304,10 +380,8 @@ def _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation
         state.bad_epochs += 1
 
 
-def _start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_info, tokenizer, model) -> None:
+def _start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_info, splits, tokenizer, model) -> None:
     """Create the run directory and record everything needed to reproduce the run."""
-    if run_dir.exists() and not run_dir.is_dir():
-        raise BertclfError(f"the run directory {run_dir} is a file: choose another path (CLI: --out)")
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in (runs.CHECKPOINT_FILE, runs.METRICS_FILE, runs.HISTORY_FILE, "model.safetensors"):
         (run_dir / stale).unlink(missing_ok=True)
@@ -315,6 +389,7 @@ def _start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_in
         "label_names": names,
         "config": asdict(config),
         "data": data_info or {},
+        "splits": splits,  # rows and sha256 of each split's texts and labels
         "seed": config.seed,
         "profile": get_profile().name,
         "versions": versions(),
@@ -331,28 +406,49 @@ def _checkpoint(run_dir, model, optimizer, scheduler, state: _TrainState) -> Non
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "state": asdict(state),
-        "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},
+        "rng": _rng_state(),
     })
 
 
-def _restore(run_dir: Path, names, model, optimizer, scheduler) -> _TrainState:
-    """Load the last checkpoint of ``run_dir`` into model, optimizer, scheduler and RNGs."""
+def _rng_state() -> dict:
+    """Every random generator training draws from, CUDA's too when it is in use."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    """Restore :func:`_rng_state`; CUDA's only on as many GPUs as it was saved from."""
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available() and torch.cuda.device_count() == len(state["cuda"]):
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _restore(run_dir: Path, names, splits, model, optimizer, scheduler) -> _TrainState:
+    """Load the last checkpoint of ``run_dir`` into model, optimizer, scheduler and RNGs, after
+    checking that the data are the run's (``splits``: their fingerprints)."""
     path = run_dir / runs.CHECKPOINT_FILE
     if not path.is_file():
         raise BertclfError(
             f"nothing to resume in {run_dir}: no {runs.CHECKPOINT_FILE} (a run saves one after each "
             "finished epoch); train without --resume"
         )
-    recorded = runs.read_json(run_dir / runs.INFO_FILE)["label_names"]
-    if recorded != names:
-        raise BertclfError(f"the run was trained on labels {recorded}, the data has {names}: resume with the same data")
-    saved = torch.load(path, weights_only=False)
+    info = runs.read_json(run_dir / runs.INFO_FILE)
+    if info["label_names"] != names:
+        raise BertclfError(
+            f"the run was trained on labels {info['label_names']}, the data has {names}: resume with the same data"
+        )
+    differences = runs.data_differences(info.get("splits", {}), splits)
+    if differences:
+        raise BertclfError(f"the data differ from the run's ({'; '.join(differences)}): resume with the same data")
+    saved = torch.load(path, map_location="cpu", weights_only=False)  # the model is on CPU until prepared
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
-    torch.set_rng_state(saved["rng"]["torch"])
-    np.random.set_state(saved["rng"]["numpy"])
-    random.setstate(saved["rng"]["python"])
+    _set_rng_state(saved["rng"])
     known = {f.name for f in fields(_TrainState)}
     return _TrainState(**{k: v for k, v in saved["state"].items() if k in known})
 

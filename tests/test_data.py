@@ -90,3 +90,36 @@ def test_jsonl_files_load(tmp_path):
         path, orient="records", lines=True
     )
     assert sum(len(s) for s in data.load_csv(path).values()) == 60
+
+
+def test_source_is_forgotten_once_the_splits_change():
+    dsd = data.load("tweets", train_size=100, eval_size=30)
+    assert data.source(dsd)["dataset"] == "tweets"
+    dsd["train"] = dsd["train"].select(range(50))  # keeps info.description, and with it the record
+    assert data.source(dsd) == {}
+    assert data.cleaning_stats(dsd)["kept"] > 0
+
+
+def test_the_fingerprint_follows_texts_and_labels():
+    dsd = data.load("tweets", train_size=100, eval_size=30)
+    first = data.fingerprint(dsd["test"])
+    assert first["rows"] == 30 and first == data.fingerprint(dsd["test"].flatten_indices())
+    assert data.fingerprint(dsd["test"].map(lambda row: {"label": (row["label"] + 1) % 3}))["sha256"] != first["sha256"]
+    assert data.fingerprint(dsd["test"].map(lambda row: {"text": row["text"] + "!"}))["sha256"] != first["sha256"]
+
+
+def test_a_prose_description_means_no_recorded_source():
+    dsd = data.load("tweets", train_size=100, eval_size=30)
+    for split in dsd.values():
+        split.info.description = "The Stanford Sentiment Treebank consists of sentences from movie reviews."
+    assert data.source(dsd) == {} and data.cleaning_stats(dsd) == {}
+
+
+def test_capping_a_split_with_a_rare_class_keeps_every_class():
+    frame = pd.DataFrame({"text": [f"t{i}" for i in range(41)], "label": ["common"] * 40 + ["rare"]})
+    taken = data._stratified_take(frame, 5, seed=0)  # sklearn's stratification needs two of each
+    assert len(taken) == 5 and set(taken["label"]) == {"common", "rare"}
+    assert taken.equals(data._stratified_take(frame, 5, seed=0)), "seeded"
+    rows = [(f"common text {i}", "common") for i in range(200)] + [(f"rare text {i}", "rare") for i in range(10)]
+    dsd = data.from_frame(pd.DataFrame(rows, columns=["text", "label"]), eval_size=8)  # 1 rare in validation
+    assert {len(dsd["validation"]), len(set(dsd["validation"]["label"]))} == {8, 2}

@@ -1,11 +1,17 @@
 """The fine-tuning loop and the run directory it writes."""
 
 import json
+from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
 from transformers import pipeline
 
-from bertclf import data, runs, train
+from bertclf import BertclfError, cli, data, runs, train
 
 
 def test_run_directory_holds_model_tokenizer_labels_config_and_metrics(tiny_run_dir):
@@ -57,7 +63,9 @@ def test_finished_run_is_reused_only_with_the_same_config(tiny_model_dir, tmp_pa
     assert again.history == json.loads(json.dumps(first.history))
     assert again.test.accuracy == pytest.approx(first.test.accuracy)
     other = train.TrainConfig(model=str(tiny_model_dir), epochs=1, learning_rate=2e-3, max_length=32)
-    retrained = train.fit(dsd, tmp_path / "run", other, reuse=True)
+    with pytest.raises(BertclfError, match="learning_rate 0.001 in the run, 0.002 now"):
+        train.fit(dsd, tmp_path / "run", other, reuse=True)
+    retrained = train.fit(dsd, tmp_path / "run", other, reuse=True, overwrite=True)
     assert retrained.history[0]["train_loss"] != first.history[0]["train_loss"]
 
 
@@ -66,3 +74,77 @@ def test_profile_settings_flow_into_the_config(monkeypatch):
     config = train.TrainConfig.from_profile(epochs=1)
     assert config.model == "google-bert/bert-base-uncased" and config.learning_rate == 2e-5
     assert config.epochs == 1
+
+
+@pytest.mark.parametrize("select_by, best", [("accuracy", 2), ("macro_f1", 1)])
+def test_the_saved_weights_are_the_best_epochs_by_the_selection_metric(select_by, best, tiny_model_dir, tmp_path, monkeypatch):
+    scripted = {"accuracy": [0.5, 0.9, 0.7], "macro_f1": [0.8, 0.4, 0.6]}  # the last epoch is never the best
+    evaluated, real_evaluate = {"validation": [], "test": []}, train.evaluate_model
+
+    def evaluate(model, *args, desc, **kwargs):
+        result = real_evaluate(model, *args, desc=desc, **kwargs)
+        evaluated[desc].append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        if desc == "test":
+            return result
+        epoch = len(evaluated["validation"]) - 1
+        summary = {**result.summary(), **{metric: scores[epoch] for metric, scores in scripted.items()}}
+        return SimpleNamespace(summary=lambda: summary)
+
+    monkeypatch.setattr(train, "evaluate_model", evaluate)
+    config = train.TrainConfig(model=str(tiny_model_dir), epochs=3, patience=3, select_by=select_by,
+                               learning_rate=1e-3, max_length=32)
+    result = train.fit(data.load("tweets", train_size=64, eval_size=30), tmp_path / "run", config)
+    assert result.best_epoch == best and result.validation[select_by] == max(scripted[select_by])
+    saved = load_file(tmp_path / "run" / "model.safetensors")
+    epochs = evaluated["validation"]
+    assert all(torch.equal(saved[name], epochs[best - 1][name]) for name in saved)
+    assert not all(torch.equal(saved[name], epochs[-1][name]) for name in saved)
+    assert all(torch.equal(saved[name], evaluated["test"][0][name]) for name in saved), "test scores the best"
+
+
+def test_patience_must_be_positive(tiny_run_dir, capsys):
+    with pytest.raises(BertclfError, match="patience must be a positive integer, got 0"):
+        train.TrainConfig(patience=0)
+    assert cli.main(["train", "--dataset", "tweets", "--patience", "0", "--model", str(tiny_run_dir)]) == 2
+    assert "patience must be a positive integer" in capsys.readouterr().err
+
+
+def test_patience_as_long_as_the_run_trains_every_epoch(tiny_model_dir, tmp_path):
+    dsd = data.load("tweets", train_size=64, eval_size=30)
+    config = train.TrainConfig(model=str(tiny_model_dir), epochs=3, learning_rate=1e-9, patience=3, max_length=32)
+    result = train.fit(dsd, tmp_path / "run", config, evaluate_test=False)
+    assert len(result.history) == 3 and result.best_epoch == 1  # no improvement after epoch 1, yet no stop
+
+
+def test_small_data_trains_more_epochs_up_to_min_steps(tiny_model_dir, tmp_path, capsys):
+    dsd = data.load("tweets", train_size=64, eval_size=30)  # 2 steps an epoch in batches of 32
+    config = train.TrainConfig(model=str(tiny_model_dir), epochs=1, min_steps=5, patience=9,
+                               learning_rate=1e-3, max_length=32)
+    result = train.fit(dsd, tmp_path / "run", config, evaluate_test=False)
+    assert len(result.history) == 3 and len(result.step_losses) == 6
+    assert "2 steps an epoch: up to 3 epochs, not 1" in capsys.readouterr().out
+    assert runs.run_info(tmp_path / "run")["config"]["epochs"] == 1, "the config is recorded as given"
+    assert train.TrainConfig.from_profile().min_steps == train.MIN_STEPS
+
+
+def test_balanced_class_weights_weigh_the_loss_by_inverse_class_frequency(tiny_model_dir, tmp_path, monkeypatch):
+    frame = pd.DataFrame({"text": [f"text number {i}" for i in range(120)], "label": ["rare"] * 20 + ["common"] * 100})
+    dsd = data.from_frame(frame)
+    weights = train._class_weights(train.TrainConfig(class_weights="balanced"), dsd["train"], 2)
+    counts = np.bincount(dsd["train"]["label"])
+    assert torch.allclose(weights, torch.tensor(len(dsd["train"]) / (2 * counts), dtype=torch.float))
+    assert weights[data.label_names(dsd).index("rare")] > 2.5 * weights[data.label_names(dsd).index("common")]
+    seen = []
+
+    def cross_entropy(*args, weight=None, **kwargs):
+        seen.append(weight)
+        return F.cross_entropy(*args, weight=weight, **kwargs)
+
+    monkeypatch.setattr(train, "F", SimpleNamespace(cross_entropy=cross_entropy))
+    config = train.TrainConfig(model=str(tiny_model_dir), epochs=1, class_weights="balanced", max_length=32)
+    train.fit(dsd, tmp_path / "run", config, evaluate_test=False)
+    assert seen and all(torch.equal(w, weights) for w in seen)
+    with pytest.raises(BertclfError, match="class_weights must be None or 'balanced'"):
+        train.TrainConfig(class_weights="auto")
+    args = cli.build_parser().parse_args(["train", "--csv", "x.csv", "--class-weights", "balanced", "--min-steps", "0"])
+    assert (args.class_weights, args.min_steps) == ("balanced", 0)

@@ -1,0 +1,198 @@
+"""A run directory is never lost or mixed up: a trained model is replaced only when asked, one
+run at a time trains into a directory, and every run records a fingerprint of its data that
+reuse, resume and evaluate check."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from bertclf import BertclfError, cli, data, profiles, runs, train
+
+
+def cli_error(capsys, *argv) -> str:
+    """Run the CLI in-process; assert exit status 2 and one error line; return that line."""
+    code = cli.main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.startswith("bertclf: error:")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture
+def run_copy(tiny_run_dir, tmp_path):
+    """A private copy of the shared tiny run (finished, with its last checkpoint)."""
+    return shutil.copytree(tiny_run_dir, tmp_path / "run")
+
+
+@pytest.fixture(scope="module")
+def tweets():
+    """The data the shared tiny run was trained on."""
+    return data.load("tweets", train_size=200, eval_size=60)
+
+
+def tiny_config(tiny_run_dir) -> train.TrainConfig:
+    return train.TrainConfig(**runs.run_info(tiny_run_dir)["config"])
+
+
+def dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+# --- never destroy a trained model ----------------------------------------------------------
+
+
+def test_training_into_a_finished_run_is_refused_and_leaves_it_intact(run_copy, tweets, tiny_run_dir, capsys):
+    model = (run_copy / "model.safetensors").read_bytes()
+    with pytest.raises(BertclfError, match="already holds a trained model: pass overwrite=True"):
+        train.fit(tweets, run_copy, tiny_config(tiny_run_dir))
+    line = cli_error(capsys, "train", "--dataset", "tweets", "--train-size", "200", "--eval-size", "60",
+                     "--model", tiny_run_dir, "--out", run_copy, "--no-baseline")
+    assert "--overwrite" in line and "--out" in line
+    assert (run_copy / "model.safetensors").read_bytes() == model
+    assert (run_copy / runs.METRICS_FILE).is_file() and not (run_copy / runs.LOCK_FILE).exists()
+
+
+def test_training_into_an_interrupted_run_names_resume(run_copy, tweets, tiny_run_dir):
+    (run_copy / runs.METRICS_FILE).unlink()  # a checkpoint, no final metrics: interrupted
+    with pytest.raises(BertclfError, match=f"interrupted run: continue it .*--resume {run_copy}.*--overwrite"):
+        train.fit(tweets, run_copy, tiny_config(tiny_run_dir))
+
+
+def test_overwrite_replaces_a_finished_run(run_copy, tiny_model_dir):
+    dsd = data.load("tweets", train_size=64, eval_size=30)
+    config = train.TrainConfig(model=str(tiny_model_dir), epochs=1, learning_rate=1e-3, max_length=32)
+    result = train.fit(dsd, run_copy, config, overwrite=True)
+    assert len(result.history) == 1 and runs.run_info(run_copy)["splits"]["train"]["rows"] == 64
+
+
+# --- one run at a time ----------------------------------------------------------------------
+
+
+def test_a_directory_locked_by_a_live_process_is_refused(tmp_path, tweets, tiny_run_dir, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (run_dir / runs.LOCK_FILE).write_text(f"{socket.gethostname()} {holder.pid}")
+        with pytest.raises(BertclfError, match=f"another run is training into {run_dir} .*PID {holder.pid}"):
+            train.fit(tweets, run_dir, tiny_config(tiny_run_dir))
+        line = cli_error(capsys, "train", "--dataset", "tweets", "--train-size", "200", "--model", tiny_run_dir,
+                         "--out", run_dir, "--no-baseline")
+        assert "another run is training" in line and "--out" in line
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (run_dir / runs.LOCK_FILE).is_file(), "someone else's lock is left alone"
+    assert not (run_dir / runs.INFO_FILE).exists()
+
+
+def test_a_lock_left_by_a_crashed_run_is_taken_over_and_removed_after(tmp_path):
+    lock = tmp_path / runs.LOCK_FILE
+    lock.write_text(f"{socket.gethostname()} {dead_pid()}")  # kill -9: the lock stays behind
+    with runs.locked(tmp_path):
+        assert lock.read_text() == f"{socket.gethostname()} {os.getpid()}"
+        with pytest.raises(BertclfError, match="another run is training"):
+            with runs.locked(tmp_path):
+                pass
+    assert not lock.exists()
+
+
+def test_the_lock_is_released_when_training_fails(tmp_path, tweets, tiny_model_dir):
+    config = train.TrainConfig(model=str(tiny_model_dir), max_length=512)  # over the model's 128 positions
+    with pytest.raises(BertclfError, match="max_length=512"):
+        train.fit(tweets, tmp_path / "run", config)
+    assert not (tmp_path / "run" / runs.LOCK_FILE).exists()
+
+
+# --- the data's fingerprint -----------------------------------------------------------------
+
+
+def test_each_run_records_rows_and_a_fingerprint_of_each_split(tiny_run_dir, tweets):
+    splits = runs.run_info(tiny_run_dir)["splits"]
+    assert splits == data.fingerprints(tweets)
+    assert {k: v["rows"] for k, v in splits.items()} == {"train": 200, "validation": 60, "test": 60}
+
+
+def test_reuse_on_a_subset_of_the_data_is_refused_not_silently_reused(run_copy, tweets, tiny_run_dir):
+    config = tiny_config(tiny_run_dir)
+    assert train.fit(tweets, run_copy, config, reuse=True, evaluate_test=False).best_epoch >= 1  # same data
+    subset = data.load("tweets", train_size=200, eval_size=60)
+    subset["train"] = subset["train"].select(range(100))  # copies info.description, provenance included
+    assert data.source(subset) == {}, "the recorded source no longer describes the data"
+    with pytest.raises(BertclfError, match="train has 100 rows .*the run's had 200 .*overwrite=True"):
+        train.fit(subset, run_copy, config, reuse=True)
+    relabelled = subset.map(lambda row: {"label": 0})
+    relabelled["train"] = tweets["train"]
+    with pytest.raises(BertclfError, match="validation has 60 rows .*the run's had 60"):
+        train.fit(relabelled, run_copy, config, reuse=True)
+
+
+def test_reuse_with_another_config_names_the_difference(run_copy, tweets, tiny_run_dir):
+    config = train.TrainConfig(**{**runs.run_info(tiny_run_dir)["config"], "learning_rate": 2e-3})
+    with pytest.raises(BertclfError, match="learning_rate 0.001 in the run, 0.002 now.*overwrite=True"):
+        train.fit(tweets, run_copy, config, reuse=True)
+
+
+def test_resume_on_other_data_is_refused(run_copy, tiny_run_dir):
+    other = data.load("tweets", train_size=200, eval_size=60, seed=1)  # same labels, other texts
+    with pytest.raises(BertclfError, match="the data differ from the run's .*resume with the same data"):
+        train.fit(other, run_copy, tiny_config(tiny_run_dir), resume=True)
+
+
+def test_evaluate_refuses_data_rebuilt_differently_from_the_record(run_copy, capsys):
+    info = runs.read_json(run_copy / runs.INFO_FILE)
+    info["splits"]["test"]["sha256"] = "0" * 64  # as if the source had changed since training
+    runs.write_json(run_copy / runs.INFO_FILE, info)
+    line = cli_error(capsys, "evaluate", run_copy)
+    assert "not the run's (test has 60 rows" in line and "--dataset/--csv" in line
+    assert cli.main(["evaluate", str(run_copy), "--dataset", "tweets", "--train-size", "200",
+                     "--eval-size", "60"]) == 0, "data passed explicitly are evaluated as they are"
+
+
+# --- checkpoints across devices -------------------------------------------------------------
+
+
+def test_checkpoints_load_onto_the_cpu_whatever_device_saved_them(run_copy, tweets, tiny_run_dir, monkeypatch):
+    seen, real_load = [], torch.load
+
+    def load(*args, **kwargs):
+        seen.append(kwargs.get("map_location"))
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "load", load)
+    result = train.fit(tweets, run_copy, tiny_config(tiny_run_dir), resume=True)  # finished: nothing left to train
+    assert seen == ["cpu"] and result.history == runs.read_json(tiny_run_dir / runs.HISTORY_FILE)["epochs"]
+
+
+def test_the_cuda_generators_are_checkpointed_when_cuda_is_in_use(monkeypatch):
+    states = [torch.tensor([1], dtype=torch.uint8), torch.tensor([2], dtype=torch.uint8)]
+    restored = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: states)
+    monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
+    saved = train._rng_state()
+    assert saved["cuda"] is states
+    train._set_rng_state(saved)
+    assert restored == [states]
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # resumed on a machine with one GPU
+    train._set_rng_state(saved)
+    assert restored == [states], "another GPU count cannot take the saved states"
+
+
+def test_bf16_only_where_the_gpu_has_it_natively(monkeypatch):
+    # a T4: bf16 "supported" through emulation only
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
+    assert profiles.mixed_precision(torch.device("cuda")) == "fp16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # an A100
+    assert profiles.mixed_precision(torch.device("cuda")) == "bf16"
+    assert profiles.mixed_precision(torch.device("cpu")) == "no"
