@@ -186,7 +186,8 @@ def _split_frames(key: str, spec: HubSpec, loaded) -> dict[str, pd.DataFrame | N
         if missing:
             raise BertclfError(
                 f"data set {key!r}, split {name!r}: column(s) {', '.join(map(repr, missing))} not found; "
-                f"columns: {', '.join(map(repr, split.column_names))} (CLI: --text-column/--label-column)"
+                f"columns: {', '.join(map(repr, split.column_names))}: name them with text_column=/label_column= "
+                "(CLI: --text-column/--label-column)"
             )
         feature = split.features[spec.label_column]
         part = split.select_columns([spec.text_column, spec.label_column]).to_pandas()
@@ -277,6 +278,37 @@ def from_splits(
         for key in ("train", "validation", "test")
     })
     return _with_source(dsd, {}, cleaning=stats)
+
+
+def as_splits(
+    dsd: DatasetDict | Dataset, text_column: str = "text", label_column: str = "label", *, seed: int = 0
+) -> DatasetDict:
+    """Any ``Dataset``/``DatasetDict`` with string, integer or ``ClassLabel`` labels as bertclf's
+    train/validation/test splits. Splits that already are (:func:`load`'s, or the same layout)
+    are used as they are; others are cleaned by :func:`from_splits`, which keeps the splits
+    given and carves those missing from train (a ``Dataset`` alone is the train split)."""
+    if not isinstance(dsd, (Dataset, DatasetDict)):
+        raise BertclfError(
+            f"expected a datasets.DatasetDict or Dataset, got {type(dsd).__name__}: "
+            "for a pandas frame with text and label columns use bertclf.data.from_frame(frame)"
+        )
+    if _is_ready(dsd, text_column, label_column):
+        return DatasetDict({key: dsd[key] for key in ("train", "validation", "test")})
+    spec = HubSpec("", None, text_column, label_column)
+    splits = from_splits(_split_frames("your data", spec, dsd), seed=seed)
+    print(f"[bertclf] {split_note(splits)}")
+    return splits
+
+
+def _is_ready(dsd: DatasetDict | Dataset, text_column: str, label_column: str) -> bool:
+    """Whether ``dsd`` has train/validation/test with ``text`` and one ``ClassLabel`` ``label``."""
+    if not isinstance(dsd, DatasetDict) or (text_column, label_column) != ("text", "label"):
+        return False
+    splits = [dsd.get(key) for key in ("train", "validation", "test")]
+    features = [split.features if split is not None else {} for split in splits]
+    return all("text" in f and isinstance(f.get("label"), ClassLabel) for f in features) and all(
+        f["label"].names == features[0]["label"].names for f in features
+    )
 
 
 def split_note(dsd: DatasetDict) -> str:

@@ -110,10 +110,12 @@ class TrainResult:
 
 
 def fit(
-    dsd: DatasetDict,
+    dsd: DatasetDict | Dataset,
     out_dir: str | Path,
     config: TrainConfig | None = None,
     *,
+    text_column: str = "text",
+    label_column: str = "label",
     data_info: dict | None = None,
     resume: bool = False,
     reuse: bool = False,
@@ -122,6 +124,9 @@ def fit(
 ) -> TrainResult:
     """Fine-tune ``config.model`` on ``dsd`` and write the run directory ``out_dir``.
 
+    ``dsd`` is any ``DatasetDict`` or ``Dataset`` with a text and a label column (string,
+    integer or ``ClassLabel`` labels); splits it lacks are carved from train, seeded and
+    stratified (:func:`bertclf.data.as_splits`).
     Where ``dsd`` came from (``data.source``, or ``data_info`` if given) and a fingerprint of each
     split's contents are recorded, so that ``bertclf evaluate`` and :func:`resume` reload the
     same splits and refuse other data. With ``resume=True`` training continues from the run's
@@ -132,6 +137,7 @@ def fit(
     """
     config = config or TrainConfig.from_profile()
     data_info = data_info or data_module.source(dsd)
+    dsd = data_module.as_splits(dsd, text_column, label_column, seed=config.seed)
     splits = data_module.fingerprints(dsd)
     run_dir = Path(out_dir)
     if config.model == BUNDLED_CHINESE_MODEL:
@@ -465,11 +471,15 @@ def _report_interrupt(run_dir: Path, state: _TrainState):
         raise
 
 
-def resume(run_dir: str | Path, dsd: DatasetDict | None = None) -> TrainResult:
+def resume(
+    run_dir: str | Path, dsd: DatasetDict | Dataset | None = None, *, text_column: str = "text", label_column: str = "label"
+) -> TrainResult:
     """Continue an interrupted run from its last checkpoint, with the data it recorded
-    (or ``dsd``: a run trained on an in-memory ``DatasetDict`` records no source)."""
+    (or ``dsd``, with :func:`fit`'s ``text_column``/``label_column``: a run trained on an
+    in-memory ``DatasetDict`` records no source)."""
     info = runs.read_json(Path(run_dir) / runs.INFO_FILE) if (Path(run_dir) / runs.INFO_FILE).is_file() else None
     if info is None:
         raise BertclfError(f"{run_dir} is not a bertclf run directory (no {runs.INFO_FILE}): check the path")
     dsd = dsd if dsd is not None else data_module.reload(info["data"])
-    return fit(dsd, run_dir, TrainConfig(**info["config"]), data_info=info["data"], resume=True)
+    return fit(dsd, run_dir, TrainConfig(**info["config"]), data_info=info["data"], resume=True,
+               text_column=text_column, label_column=label_column)

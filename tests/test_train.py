@@ -148,3 +148,63 @@ def test_balanced_class_weights_weigh_the_loss_by_inverse_class_frequency(tiny_m
         train.TrainConfig(class_weights="auto")
     args = cli.build_parser().parse_args(["train", "--csv", "x.csv", "--class-weights", "balanced", "--min-steps", "0"])
     assert (args.class_weights, args.min_steps) == ("balanced", 0)
+
+
+def hub_like(labels: str):
+    """A DatasetDict as the Hub gives it: other column names, train and test only, prose description."""
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+    names = ["bad", "good"]
+    kinds = {"classlabel": (ClassLabel(names=names), lambda i: i), "int": (Value("int64"), lambda i: i),
+             "string": (Value("string"), lambda i: names[i])}
+    feature, value = kinds[labels]
+    features = Features({"sentence": Value("string"), "sentiment": feature, "idx": Value("int64")})
+
+    def rows(start, n):
+        texts = [f"{'awful' if i % 2 == 0 else 'lovely'} film number {i}" for i in range(start, start + n)]
+        return {"sentence": texts, "sentiment": [value(i % 2) for i in range(start, start + n)],
+                "idx": list(range(start, start + n))}
+
+    dsd = DatasetDict(train=Dataset.from_dict(rows(0, 80), features=features),
+                      test=Dataset.from_dict(rows(80, 20), features=features))
+    for split in dsd.values():
+        split.info.description = "Reviews of films, collected by someone, with their sentiment."
+    return dsd
+
+
+@pytest.mark.parametrize("labels", ["classlabel", "int", "string"])
+def test_any_datasetdict_becomes_train_validation_test_with_a_carved_validation_split(labels, capsys):
+    dsd = data.as_splits(hub_like(labels), "sentence", "sentiment", seed=3)
+    assert set(dsd) == {"train", "validation", "test"} and dsd["train"].column_names == ["text", "label"]
+    assert data.label_names(dsd) == (["bad", "good"] if labels != "int" else ["0", "1"])
+    assert len(dsd["test"]) == 20 and len(dsd["validation"]) == 9 and len(dsd["train"]) == 71
+    assert sorted(set(dsd["validation"]["label"])) == [0, 1], "stratified"
+    assert "validation: carved from the official train split" in capsys.readouterr().out
+    again = data.as_splits(hub_like(labels), "sentence", "sentiment", seed=3)
+    assert data.fingerprints(again) == data.fingerprints(dsd), "seeded"
+
+
+def test_fit_takes_a_hub_like_datasetdict_and_resumes_with_it(tiny_model_dir, tmp_path, capsys):
+    config = train.TrainConfig(model=str(tiny_model_dir), epochs=1, learning_rate=1e-3, max_length=32)
+    result = train.fit(hub_like("classlabel"), tmp_path / "run", config, text_column="sentence", label_column="sentiment")
+    assert "carved from the official train split" in capsys.readouterr().out
+    info = runs.run_info(tmp_path / "run")
+    assert info["label_names"] == ["bad", "good"] and info["data"] == {} and info["splits"]["train"]["rows"] == 71
+    assert 0 <= result.test.accuracy <= 1 and len(result.test.labels) == 20
+    resumed = train.resume(tmp_path / "run", hub_like("classlabel"), text_column="sentence", label_column="sentiment")
+    assert resumed.best_epoch == result.best_epoch
+
+
+def test_a_dataset_alone_is_the_train_split():
+    dsd = data.as_splits(hub_like("string")["train"], "sentence", "sentiment")
+    assert {k: len(v) for k, v in dsd.items()} == {"train": 64, "validation": 8, "test": 8}
+
+
+def test_missing_columns_and_other_types_are_named(tiny_model_dir, tmp_path):
+    with pytest.raises(BertclfError, match="split 'train': column\\(s\\) 'text', 'label' not found; columns: "
+                                           "'sentence', 'sentiment', 'idx': name them with text_column=/label_column="):
+        train.fit(hub_like("int"), tmp_path / "run", train.TrainConfig(model=str(tiny_model_dir)))
+    with pytest.raises(BertclfError, match="has no 'train' split \\(splits: test\\)"):
+        data.as_splits(data.DatasetDict(test=hub_like("int")["test"]), "sentence", "sentiment")
+    with pytest.raises(BertclfError, match="expected a datasets.DatasetDict or Dataset, got DataFrame.*from_frame"):
+        data.as_splits(pd.DataFrame({"text": ["a"], "label": ["b"]}))
