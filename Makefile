@@ -64,8 +64,9 @@ rehearse: encoder
 	$(PY) scripts/rehearse_full.py
 
 bench: setup
-	$(PY) -m benchmarks.train
-	$(PY) -m benchmarks.predict
+	$(PY) -m benchmarks.train --threads 1
+	$(PY) -m benchmarks.predict --threads 1
+	$(PY) -m benchmarks.serve_load
 
 clean:
 	rm -rf _build ci-book book/runs runs

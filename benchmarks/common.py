@@ -1,44 +1,148 @@
-"""What both benchmarks share: the machine they ran on, its measured matmul peak, FLOP counts,
-peak memory, the results files and the markdown table generated from them."""
+"""What the benchmarks share: their common options, the fine-tuned run they measure, the machine
+they ran on, its measured matmul peak, FLOP counts, peak memory, the results files (with the
+command, date and machine that produced them) and the markdown tables generated from them."""
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import gc
 import json
 import os
 import platform
 import re
+import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import psutil
 import torch
 
-from bertclf.profiles import BUNDLED_MODEL, versions
+from bertclf.profiles import BUNDLED_MODEL, pick_device, versions
 
 RESULTS_DIR = Path(__file__).parent / "results"
+SMOKE_DIR = Path("runs/benchmarks/results")  # results of smaller runs: never committed
 MARKDOWN_FILE = "RESULTS.md"
+FULL = {"train_size": 4000, "eval_size": 2000}  # the committed results' sizes
+SMOKE = {"train_size": 64, "eval_size": 32, "peak_seconds": 0.2}  # --smoke: minutes, not for timing
 
 # Dense (no sparsity) bf16 tensor-core peaks from the vendors' datasheets, in TFLOP/s. The GPU
 # runs report MFU against these; a GPU missing here is compared with its measured matmul peak.
-GPU_BF16_PEAK_TFLOPS = {
-    "H200": 989.0,
-    "H100 SXM": 989.0,
-    "H100 80GB HBM3": 989.0,
-    "H100 NVL": 835.0,
-    "H100 PCIe": 756.0,
-    "H100": 756.0,
-    "A100": 312.0,
-    "L40S": 362.0,
-    "L4": 121.0,
-    "A10G": 70.0,
-    "A10": 125.0,
-    "RTX 4090": 165.0,
-    "RTX 3090": 71.0,
+GPU_BF16_PEAK_TFLOPS = {  # the more specific names first
+    "H200": 989.0, "H100 SXM": 989.0, "H100 80GB HBM3": 989.0, "H100 NVL": 835.0, "H100": 756.0,
+    "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10G": 70.0, "A10": 125.0,
 }
+
+
+# ---------------------------------------------------------------- options, the run, the set-up
+
+
+def parser(prog: str, doc: str, eval_help: str = "test tweets", cpu_only: bool = False) -> argparse.ArgumentParser:
+    """The options every benchmark takes; each adds its own."""
+    p = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
+    p.add_argument("--model", default=BUNDLED_MODEL, help="Hub id or local directory (default: bundled MiniLM)")
+    p.add_argument("--device", choices=["cpu"] if cpu_only else None, default="cpu" if cpu_only else None,
+                   help="cpu" if cpu_only else "cpu or cuda (default: cuda if present)")
+    p.add_argument("--train-size", type=int, default=FULL["train_size"], help="training tweets")
+    p.add_argument("--eval-size", type=int, default=FULL["eval_size"], help=eval_help)
+    p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice, one per core)")
+    if not cpu_only:  # the service load test measures no FLOPs
+        p.add_argument("--peak-seconds", type=float, default=3.0, help="time spent measuring the matmul peak")
+    p.add_argument("--smoke", action="store_true", help=f"a tiny run to check that it works ({SMOKE['train_size']} "
+                   f"training and {SMOKE['eval_size']} test tweets); its results go to {SMOKE_DIR}")
+    p.add_argument("--out", type=Path, help=f"results folder (default: benchmarks/results at full size, {SMOKE_DIR} otherwise)")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"), help="where the fine-tuned runs are kept")
+    return p
+
+
+@dataclass
+class Bench:
+    """One benchmark's invocation: its options, device, size, results folder and machine."""
+
+    benchmark: str
+    args: argparse.Namespace
+    argv: list[str]
+    device: torch.device
+    size: str
+    out_dir: Path
+    machine: dict
+
+    def say(self, message: str) -> None:
+        print(f"[benchmarks.{self.benchmark}] {message}", flush=True)
+
+
+def begin(benchmark: str, p: argparse.ArgumentParser, argv: list[str] | None, full: bool = True) -> Bench:
+    """Parse the options (``--smoke`` shrinks the sizes), set the threads, name the machine.
+    ``full``: the benchmark's own settings are at full size too."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = p.parse_args(argv)
+    if args.smoke:
+        for name, value in SMOKE.items():
+            if hasattr(args, name):
+                setattr(args, name, min(getattr(args, name), value))
+    device = pick_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    big = full and not args.smoke and args.train_size >= FULL["train_size"] and args.eval_size >= FULL["eval_size"]
+    size = "full" if big else "smoke"
+    bench = Bench(benchmark, args, argv, device, size, args.out or (RESULTS_DIR if big else SMOKE_DIR), machine(device))
+    bench.say(describe_machine(bench.machine))
+    if warning := busy_warning():
+        bench.say(f"warning: {warning}")
+    return bench
+
+
+def run_dir(runs_dir: Path, model: str, train_size: int, max_length: int, device: torch.device) -> Path:
+    """Where the benchmarks keep the fine-tuned run (written by benchmarks.train, used by the others)."""
+    return runs_dir / f"{model_tag(model)}-{device.type}-tweets{train_size}-len{max_length}"
+
+
+def ensure_run(bench: Bench, run: Path | None = None) -> Path:
+    """The fine-tuned run to predict with: ``run``, the one benchmarks.train keeps, or one trained now."""
+    from bertclf import data
+    from bertclf.train import TrainConfig, fit
+
+    a = bench.args
+    if run:
+        return run
+    run = run_dir(a.runs_dir, a.model, a.train_size, a.max_length, bench.device)
+    if not (run / "metrics.json").is_file():
+        bench.say(f"no fine-tuned run in {run}: training one (1 epoch)")
+        dsd = data.load("tweets", seed=a.seed, train_size=a.train_size, eval_size=a.eval_size)
+        fit(dsd, run, TrainConfig(model=a.model, epochs=1, learning_rate=5e-5, batch_size=32,
+                                  max_length=a.max_length, seed=a.seed, device=bench.device.type))
+    return run
+
+
+def finish(bench: Bench, title: str, settings: dict, runs: dict, targets: list[dict], notes: list[str],
+           **extra) -> dict:
+    """The result record with its provenance (command, date, machine, settings); saved, printed."""
+    name = "serve" if bench.benchmark == "serve_load" else bench.benchmark
+    result = {
+        "name": result_name(name, bench.device, bench.args.model),
+        "benchmark": bench.benchmark,
+        "title": title,
+        "command": " ".join([f"python -m benchmarks.{bench.benchmark}", *bench.argv]),
+        "created": now(),
+        "size": bench.size,
+        "machine": {**bench.machine, "load_average_1min_at_end": round(os.getloadavg()[0], 2)},
+        "settings": {"model": bench.args.model, "device": bench.device.type, **settings,
+                     "threads": torch.get_num_threads()},
+        **extra,
+        "runs": runs,
+        "targets": targets,
+        "notes": notes,
+    }
+    path = save(result, bench.out_dir)
+    print()
+    print(render(result))
+    bench.say(f"wrote {path} and {path.parent / MARKDOWN_FILE}")
+    return result
 
 
 # ---------------------------------------------------------------- the machine
@@ -141,6 +245,33 @@ def gpu_spec_peak(name: str) -> float | None:
         if key.lower() in name.lower():
             return tflops * 1e12
     return None
+
+
+class Peak:
+    """The matmul peak measured before and after the runs (the larger counts), and the
+    reference that utilization is computed against (the datasheet peak on a known GPU)."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.device, self.seconds = bench.device, bench.args.peak_seconds
+        self.dtype = torch.float32 if self.device.type == "cpu" else torch.bfloat16
+        self.spec = gpu_spec_peak(bench.machine.get("gpu", "")) if self.device.type == "cuda" else None
+        self.before = matmul_peak(self.device, self.dtype, seconds=self.seconds)
+
+    def measure_again(self) -> None:
+        self.after = matmul_peak(self.device, self.dtype, seconds=self.seconds)
+        self.wall = max(self.before[0], self.after[0])
+        self.cpu = max(self.before[1], self.after[1])
+        self.reference = self.spec or self.wall
+
+    def record(self) -> dict:
+        return {
+            "dtype": "fp32" if self.device.type == "cpu" else "bf16",
+            "measured_tflops": self.wall / 1e12,
+            "measured_tflops_before_after": [self.before[0] / 1e12, self.after[0] / 1e12],
+            "measured_tflops_per_cpu_second": self.cpu / 1e12 if self.device.type == "cpu" else None,
+            "spec_tflops": self.spec / 1e12 if self.spec else None,
+            "utilization_against": "datasheet bf16 peak" if self.spec else "measured matmul peak",
+        }
 
 
 # ---------------------------------------------------------------- FLOP counts
@@ -270,8 +401,10 @@ def save(result: dict, out_dir: Path) -> Path:
 
 
 def load_all(out_dir: Path = RESULTS_DIR) -> list[dict]:
-    """Every result file in ``out_dir``, training results first."""
+    """Every result file in ``out_dir``, training results first (other files, such as
+    chinese_transfer.json, hold other kinds of results and are left out)."""
     results = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(out_dir).glob("*.json"))]
+    results = [r for r in results if isinstance(r, dict) and "benchmark" in r]
     return sorted(results, key=lambda r: (r["benchmark"] != "train", r["name"]))
 
 
@@ -307,16 +440,16 @@ TRAIN_COLUMNS = [
 PREDICT_COLUMNS = [
     ("run", "label", ""),
     ("texts/s", "texts_per_second", ".1f"),
+    ("texts per CPU s", "texts_per_cpu_second", ".1f"),
     ("padding", "padding_fraction", ".1%"),
-    ("CPU s", "cpu_seconds", ".1f"),
     ("p50 ms (1 text)", "latency_p50_ms", ".1f"),
     ("p95 ms (1 text)", "latency_p95_ms", ".1f"),
     ("accuracy", "accuracy", ".4f"),
-    ("Δ acc vs fp32 pipeline", "accuracy_change", "+.4f"),
-    ("same label as fp32 pipeline", "agreement_with_pipeline", ".2%"),
+    ("same label as torch fp32", "agreement_with_torch_fp32", ".2%"),
+    ("same label as pipeline", "agreement_with_pipeline", ".2%"),
     ("of peak", "flop_utilization", ".1%"),
-    ("bertclf speed-up", "bertclf_speedup", ".2f"),
-    ("by CPU time", "bertclf_speedup_cpu_time", ".2f"),
+    ("× pipeline", "vs_pipeline", ".2f"),
+    ("by CPU time", "vs_pipeline_cpu_time", ".2f"),
 ]
 
 SERVE_COLUMNS = [

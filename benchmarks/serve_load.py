@@ -1,6 +1,7 @@
 """Load test of ``bertclf serve``: requests/s and p50/p95/p99 latency, loopback only.
 
     python -m benchmarks.serve_load                          # torch and onnx, fp32 and int8
+    python -m benchmarks.serve_load --smoke                  # a tiny run, to check that it works
     python -m benchmarks.serve_load --backends onnx --no-int8 --clients 1 32
 
 For each backend and precision the service runs twice in its own process (``bertclf serve``,
@@ -14,7 +15,6 @@ uses (trained there if missing); ONNX graphs are exported if missing.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import socket
@@ -28,32 +28,29 @@ import numpy as np
 import torch
 
 from benchmarks import common
-from benchmarks.predict import ensure_run
-from benchmarks.train import FULL
 from bertclf import data
 from bertclf.export import export_onnx
 from bertclf.onnx_backend import graph_path
-from bertclf.profiles import BUNDLED_MODEL
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.serve_load", description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=BUNDLED_MODEL, help="Hub id or local directory (default: bundled MiniLM)")
-    p.add_argument("--run-dir", type=Path, help="a fine-tuned bertclf run (default: benchmarks.predict's)")
+SMOKE = {"clients": [1, 4], "requests": 16, "seconds": 10.0}
+
+
+def parse_args(argv: list[str] | None) -> common.Bench:
+    p = common.parser("benchmarks.serve_load", __doc__, eval_help="test tweets the requests draw from", cpu_only=True)
+    p.add_argument("--run-dir", type=Path, help="a fine-tuned bertclf run (default: benchmarks.train's, trained if missing)")
     p.add_argument("--backends", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
     p.add_argument("--no-int8", action="store_true", help="fp32 only")
     p.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32], help="concurrent clients per level")
     p.add_argument("--requests", type=int, default=256, help="requests per level (after a warm-up)")
     p.add_argument("--seconds", type=float, default=30.0, help="time limit per level")
-    p.add_argument("--threads", type=int, default=os.cpu_count(), help="model threads of the service")
     p.add_argument("--max-wait-ms", type=float, default=5.0, help="the batched service's wait for more requests")
-    p.add_argument("--train-size", type=int, default=FULL["train_size"], help="training tweets if a run is trained")
-    p.add_argument("--eval-size", type=int, default=FULL["eval_size"], help="test tweets the requests draw from")
-    p.add_argument("--max-length", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, help="results folder (default: benchmarks/results at full size, "
-                   "runs/benchmarks/results otherwise)")
-    p.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"), help="where benchmark runs are kept")
-    return p.parse_args(argv)
+    p.set_defaults(threads=os.cpu_count())  # the service's model threads
+    argv = sys.argv[1:] if argv is None else list(argv)
+    bench = common.begin("serve_load", p, argv, full=p.parse_args(argv).requests >= 256)
+    if bench.args.smoke:
+        for name, value in SMOKE.items():
+            setattr(bench.args, name, value)
+    return bench
 
 
 def free_port() -> int:
@@ -73,7 +70,7 @@ class Service:
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def __enter__(self) -> Service:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # imports alone take minutes on a busy machine
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"bertclf serve exited: {self.process.stdout.read()}")
@@ -83,7 +80,7 @@ class Service:
             except httpx.TransportError:
                 time.sleep(0.2)
         self.process.kill()
-        raise RuntimeError("bertclf serve did not start within 120 s")
+        raise RuntimeError("bertclf serve did not start within 300 s")
 
     def __exit__(self, *exc) -> None:
         self.process.terminate()
@@ -124,31 +121,22 @@ async def load_level(url: str, texts: list[str], clients: int, requests: int, se
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    device = torch.device("cpu")
-    torch.set_num_threads(args.threads)  # as in the service: the machine line and the result name say so
+    bench = parse_args(argv)
+    args = bench.args
     batching = {"batched": ["--max-batch", "32", "--max-wait-ms", str(args.max_wait_ms)],
                 "one_at_a_time": ["--max-batch", "1"]}
-    size = "full" if args.eval_size >= FULL["eval_size"] and args.requests >= 256 else "smoke"
-    out_dir = args.out or (common.RESULTS_DIR if size == "full" else Path("runs/benchmarks/results"))
-    info = common.machine(device)
-    print(f"[benchmarks.serve_load] {common.describe_machine(info)}", flush=True)
-    if warning := common.busy_warning():
-        print(f"[benchmarks.serve_load] warning: {warning}", flush=True)
-
-    run_dir = ensure_run(args, device)
-    dsd = data.load("tweets", seed=args.seed, train_size=args.train_size, eval_size=args.eval_size)
-    texts = list(dsd["test"]["text"])
+    run_dir = common.ensure_run(bench, args.run_dir)
+    texts = list(data.load("tweets", seed=args.seed, train_size=args.train_size, eval_size=args.eval_size)["test"]["text"])
     precisions = [False] if args.no_int8 else [False, True]
     if "onnx" in args.backends and not all(graph_path(run_dir, q).is_file() for q in precisions):
-        print(f"[benchmarks.serve_load] exporting {run_dir} to ONNX", flush=True)
+        bench.say(f"exporting {run_dir} to ONNX")
         export_onnx(run_dir, quantize=True in precisions)
 
     runs = {}
     for backend in args.backends:
         for int8 in precisions:
             for mode, flags in batching.items():
-                name = f"{backend}_{'int8' if int8 else 'fp32'}_{mode}"
+                label = f"{backend} {'int8' if int8 else 'fp32'}, {mode.replace('_', ' ')}"
                 with Service(run_dir, backend, int8, flags, args.threads) as service:
                     asyncio.run(load_level(service.url, texts, 4, 32, args.seconds))  # warm-up
                     for clients in args.clients:
@@ -157,11 +145,9 @@ def main(argv: list[str] | None = None) -> dict:
                         after = service.stats()
                         batches = after["batches"] - before["batches"]
                         level["mean_batch"] = (after["texts"] - before["texts"]) / batches if batches else None
-                        level["label"] = f"{backend} {'int8' if int8 else 'fp32'}, {mode.replace('_', ' ')}"
-                        runs[f"{name}_c{clients}"] = level
-                        print(f"[benchmarks.serve_load] {level['label']}, {clients} clients: "
-                              f"{level['requests_per_second']:.1f} req/s, p99 {level['latency_p99_ms']:.1f} ms",
-                              flush=True)
+                        runs[f"{backend}_{'int8' if int8 else 'fp32'}_{mode}_c{clients}"] = {"label": label, **level}
+                        bench.say(f"{label}, {clients} clients: {level['requests_per_second']:.1f} req/s, "
+                                  f"p99 {level['latency_p99_ms']:.1f} ms")
 
     targets = []
     top = max(args.clients)
@@ -172,32 +158,17 @@ def main(argv: list[str] | None = None) -> dict:
             ratio = batched["requests_per_second"] / single["requests_per_second"]
             targets.append(common.target(f"{key.replace('_', ' ')}: micro-batching vs one at a time, {top} clients",
                                          "≥ 3.00×", ratio, ratio >= 3.0))
-
-    command = " ".join(["python -m benchmarks.serve_load", *(sys.argv[1:] if argv is None else argv)])
-    result = {
-        "name": common.result_name("serve", device, args.model),
-        "benchmark": "serve_load",
-        "title": f"Service load: {common.model_tag(args.model)} behind bertclf serve, loopback",
-        "command": command,
-        "created": common.now(),
-        "size": size,
-        "machine": {**info, "load_average_1min_at_end": round(os.getloadavg()[0], 2)},
-        "settings": {"model": args.model, "run_dir": str(run_dir), "device": "cpu", "threads": args.threads,
-                     "requests_per_level": args.requests, "seconds_per_level": args.seconds,
-                     "batched": " ".join(batching["batched"]), "texts": len(texts)},
-        "runs": runs,
-        "targets": targets,
-        "notes": [
+    return common.finish(
+        bench, f"Service load: {common.model_tag(args.model)} behind bertclf serve, loopback",
+        {"run_dir": str(run_dir), "requests_per_level": args.requests, "seconds_per_level": args.seconds,
+         "batched": " ".join(batching["batched"]), "texts": len(texts)},
+        runs, targets,
+        [
             "Closed loop: each client sends one text, waits for the answer, sends the next; requests/s over "
             "the level's wall time; latency from sending to the full answer, answered (200) requests only.",
             "The clients run in the benchmark's process on the same cores as the service.",
         ],
-    }
-    path = common.save(result, out_dir)
-    print()
-    print(common.render(result))
-    print(f"[benchmarks.serve_load] wrote {path} and {path.parent / common.MARKDOWN_FILE}")
-    return result
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Fine-tuning speed: ``bertclf.train.fit`` against ``transformers.Trainer``, side by side.
 
-    python -m benchmarks.train                      # bundled MiniLM, 4,000 tweets, CPU
+    python -m benchmarks.train --threads 1          # bundled MiniLM, 4,000 tweets, CPU
+    python -m benchmarks.train --smoke              # a tiny run, to check that it works
     python -m benchmarks.train --model DIR --device cuda   # e.g. BERT-base in bf16 on a GPU
 
 Three runs on the same model, data, batch size, max_length, epochs, learning rate, warmup,
@@ -18,7 +19,6 @@ share of the matmul peak measured in the same run (CPU), or of the GPU's bf16 pe
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import shutil
@@ -34,11 +34,9 @@ from benchmarks import common
 from bertclf import data
 from bertclf.batching import encode, make_loader, padding_stats
 from bertclf.modeling import load_classifier, load_tokenizer
-from bertclf.profiles import BUNDLED_MODEL, mixed_precision, pick_device, set_seed
-import bertclf.train as train_module
+from bertclf.profiles import mixed_precision, set_seed
 from bertclf.train import TrainConfig, fit
 
-FULL = {"train_size": 4000, "eval_size": 2000}
 CONTENDERS = ("bertclf", "trainer", "trainer_grouped")
 LABELS = {
     "bertclf": "bertclf fit (length-bucketed)",
@@ -50,31 +48,17 @@ WEIGHT_DECAY = 0.01
 MAX_GRAD_NORM = 1.0
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.train", description=__doc__.splitlines()[0])
-    p.add_argument("--model", default=BUNDLED_MODEL, help="Hub id or local directory (default: bundled MiniLM)")
-    p.add_argument("--device", help="cpu or cuda (default: cuda if present)")
-    p.add_argument("--train-size", type=int, default=FULL["train_size"])
-    p.add_argument("--eval-size", type=int, default=FULL["eval_size"], help="validation and test examples")
+def parse_args(argv: list[str] | None) -> common.Bench:
+    p = common.parser("benchmarks.train", __doc__, eval_help="validation and test examples")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeats", type=int, default=1, help="runs of each contender, interleaved; the median counts")
+    p.add_argument("--repeats", type=int, default=1, help="runs of each contender, interleaved; the best counts")
     p.add_argument("--contenders", default=",".join(CONTENDERS), help=f"comma-separated subset of {','.join(CONTENDERS)}")
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice, one per core)")
-    p.add_argument("--peak-seconds", type=float, default=3.0, help="time spent measuring the matmul peak")
-    p.add_argument("--out", type=Path, help="results folder (default: benchmarks/results at full size, "
-                   "runs/benchmarks/results otherwise)")
-    p.add_argument("--runs-dir", type=Path, default=Path("runs/benchmarks"),
-                   help="where the bertclf run is kept (benchmarks.predict reuses it)")
-    return p.parse_args(argv)
-
-
-def bertclf_run_dir(runs_dir: Path, model: str, train_size: int, max_length: int, device: torch.device) -> Path:
-    """Where the benchmark keeps its fine-tuned bertclf run (shared with benchmarks.predict)."""
-    return runs_dir / f"{common.model_tag(model)}-{device.type}-tweets{train_size}-len{max_length}"
+    bench = common.begin("train", p, argv)
+    if bench.args.smoke:
+        bench.args.batch_size = min(bench.args.batch_size, 16)
+    return bench
 
 
 # ---------------------------------------------------------------- the contenders
@@ -88,20 +72,7 @@ def run_bertclf(dsd, args, device, run_dir: Path) -> dict:
     )
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    cpu_seconds = []
-    one_epoch = train_module._train_one_epoch
-
-    def timed_epoch(*args, **kwargs):  # CPU time of each training epoch, next to fit's wall time
-        start = time.process_time()
-        row = one_epoch(*args, **kwargs)
-        cpu_seconds.append(time.process_time() - start)
-        return row
-
-    train_module._train_one_epoch = timed_epoch
-    try:
-        result = fit(dsd, run_dir, config)
-    finally:
-        train_module._train_one_epoch = one_epoch
+    result = fit(dsd, run_dir, config)  # its history times each training epoch, wall clock and CPU
     # The same batches fit trained on (same seed, epoch by epoch), for the padding count.
     tokenizer = load_tokenizer(args.model)
     loader = make_loader(encode(dsd["train"], tokenizer, args.max_length), tokenizer, args.batch_size,
@@ -112,7 +83,7 @@ def run_bertclf(dsd, args, device, run_dir: Path) -> dict:
         real, total = real + stats["real_tokens"], total + stats["total_tokens"]
     return {
         "epoch_seconds": sum(row["seconds"] for row in result.history),
-        "epoch_cpu_seconds": sum(cpu_seconds),
+        "epoch_cpu_seconds": sum(row["cpu_seconds"] for row in result.history),
         "samples": args.epochs * len(dsd["train"]),
         "real_tokens": real,
         "total_tokens": total,
@@ -225,29 +196,14 @@ def warm_up(args, device, dsd) -> None:
 # ---------------------------------------------------------------- measuring and reporting
 
 
-def measure_peak(device: torch.device, seconds: float) -> tuple[float, float]:
-    dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
-    return common.matmul_peak(device, dtype, seconds=seconds)
-
-
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    device = pick_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    bench = parse_args(argv)
+    args, device = bench.args, bench.device
     contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     unknown = set(contenders) - set(CONTENDERS)
     if unknown:
         sys.exit(f"unknown contender(s) {sorted(unknown)}: choose from {', '.join(CONTENDERS)}")
-    full = args.train_size >= FULL["train_size"] and args.eval_size >= FULL["eval_size"]
-    size = "full" if full else "smoke"
-    out_dir = args.out or (common.RESULTS_DIR if size == "full" else Path("runs/benchmarks/results"))
-    info = common.machine(device)
-    print(f"[benchmarks.train] {common.describe_machine(info)}", flush=True)
-    if warning := common.busy_warning():
-        print(f"[benchmarks.train] warning: {warning}", flush=True)
-
-    peak_before, peak_cpu_before = measure_peak(device, args.peak_seconds)
+    peak = common.Peak(bench)
     dsd = data.load("tweets", seed=args.seed, train_size=args.train_size, eval_size=args.eval_size)
     tokenizer = load_tokenizer(args.model)
     lengths = [len(ids) for ids in encode(dsd["train"], tokenizer, args.max_length).with_format(None)["input_ids"]]
@@ -255,11 +211,11 @@ def main(argv: list[str] | None = None) -> dict:
     fm = common.flop_model(load_classifier(args.model, data.label_names(dsd)))
     useful_flops = args.epochs * common.sequence_flops(lengths, fm, training=True)
 
-    run_dir = bertclf_run_dir(args.runs_dir, args.model, args.train_size, args.max_length, device)
+    run_dir = common.run_dir(args.runs_dir, args.model, args.train_size, args.max_length, device)
     measured: dict[str, list[dict]] = {c: [] for c in contenders}
     for repeat in range(args.repeats):
         for name in contenders:
-            print(f"[benchmarks.train] {LABELS[name]} (run {repeat + 1}/{args.repeats})", flush=True)
+            bench.say(f"{LABELS[name]} (run {repeat + 1}/{args.repeats})")
             load_before = os.getloadavg()[0]
             with tempfile.TemporaryDirectory(prefix="bench-trainer-") as work, common.PeakMemory(device) as mem:
                 if name == "bertclf":
@@ -270,11 +226,8 @@ def main(argv: list[str] | None = None) -> dict:
                        load_average_before=load_before)
             measured[name].append(row)
             common.release_memory()
-    peak_after, peak_cpu_after = measure_peak(device, args.peak_seconds)
-    measured_peak, measured_peak_cpu = max(peak_before, peak_after), max(peak_cpu_before, peak_cpu_after)
+    peak.measure_again()
     by_cpu = common.judge_by_cpu_time(device)
-    spec_peak = common.gpu_spec_peak(info.get("gpu", "")) if device.type == "cuda" else None
-    reference_peak = spec_peak or measured_peak
 
     runs = {}
     for name, rows in measured.items():
@@ -289,8 +242,8 @@ def main(argv: list[str] | None = None) -> dict:
             "padding_fraction": 1 - chosen["real_tokens"] / chosen["total_tokens"],
             "useful_flops": useful_flops,
             "real_token_tflops": useful_flops / seconds / 1e12,
-            "flop_utilization": useful_flops / seconds / reference_peak,
-            "flop_utilization_cpu_time": (useful_flops / chosen["epoch_cpu_seconds"] / measured_peak_cpu
+            "flop_utilization": useful_flops / seconds / peak.reference,
+            "flop_utilization_cpu_time": (useful_flops / chosen["epoch_cpu_seconds"] / peak.cpu
                                           if device.type == "cpu" else None),
             "all_epoch_seconds": [r["epoch_seconds"] for r in rows],
             "all_epoch_cpu_seconds": [r["epoch_cpu_seconds"] for r in rows],
@@ -320,50 +273,26 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             targets.append(common.target("MFU (real tokens, bf16 peak)", "report", b["flop_utilization"], True, fmt=".1%"))
 
-    command = " ".join(["python -m benchmarks.train", *(sys.argv[1:] if argv is None else argv)])
-    result = {
-        "name": common.result_name("train", device, args.model),
-        "benchmark": "train",
-        "title": f"Training: {common.model_tag(args.model)} on {args.train_size} tweets, {device.type}",
-        "command": command,
-        "created": common.now(),
-        "size": size,
-        "machine": {**info, "load_average_1min_at_end": round(os.getloadavg()[0], 2)},
-        "settings": {
-            "model": args.model, "device": device.type, "precision": mixed_precision(device) if device.type == "cuda" else "fp32",
-            "train_size": args.train_size, "test_size": len(dsd["test"]), "batch_size": args.batch_size,
-            "max_length": args.max_length, "epochs": args.epochs, "lr": args.lr, "warmup_ratio": WARMUP_RATIO,
-            "weight_decay": WEIGHT_DECAY, "max_grad_norm": MAX_GRAD_NORM, "seed": args.seed, "repeats": args.repeats,
-            "threads": torch.get_num_threads(), "targets_judged_by": "CPU time" if by_cpu else "wall clock",
-        },
-        "peak": {
-            "dtype": "fp32" if device.type == "cpu" else "bf16",
-            "measured_tflops": measured_peak / 1e12,
-            "measured_tflops_before_after": [peak_before / 1e12, peak_after / 1e12],
-            "measured_tflops_per_cpu_second": measured_peak_cpu / 1e12 if device.type == "cpu" else None,
-            "spec_tflops": spec_peak / 1e12 if spec_peak else None,
-            "utilization_against": "datasheet bf16 peak" if spec_peak else "measured matmul peak",
-        },
-        "flop_model": {**fm, "formula": "3 x (2 x per_token_params x s + 2 x per_sequence_params + 4 x layers x hidden x s^2) per sequence of s real tokens"},
-        "runs": runs,
-        "targets": targets,
-        "notes": [
-            "Speed-up = the contender's epoch time / bertclf's epoch time (training loop only; "
-            "set-up, evaluation and checkpoints excluded for all). 'By CPU time': the same ratio from the "
-            "CPU time each epoch consumed, which other processes' load hardly changes in a one-thread run.",
+    optimizers = ", ".join(sorted({r["optimizer"] for r in runs.values() if r.get("optimizer")}))
+    return common.finish(
+        bench, f"Training: {common.model_tag(args.model)} on {args.train_size} tweets, {device.type}",
+        {"precision": mixed_precision(device) if device.type == "cuda" else "fp32",
+         "train_size": args.train_size, "test_size": len(dsd["test"]), "batch_size": args.batch_size,
+         "max_length": args.max_length, "epochs": args.epochs, "lr": args.lr, "warmup_ratio": WARMUP_RATIO,
+         "weight_decay": WEIGHT_DECAY, "max_grad_norm": MAX_GRAD_NORM, "seed": args.seed, "repeats": args.repeats,
+         "targets_judged_by": "CPU time" if by_cpu else "wall clock"},
+        runs, targets,
+        [
+            "Speed-up = the contender's epoch time / bertclf's epoch time (training loop only; set-up, evaluation "
+            "and checkpoints excluded for all). 'By CPU time': the same ratio from the CPU time each epoch consumed, "
+            "which other processes' load hardly changes in a one-thread run.",
             "All runs use lr, warmup ratio, weight decay, gradient clipping and seed of bertclf; "
-            "Trainer keeps its own optimizer (" + ", ".join(sorted({r.get('optimizer', '') for r in runs.values() if r.get('optimizer')})) + "), sampler, collator and loop.",
+            f"Trainer keeps its own optimizer ({optimizers}), sampler, collator and loop.",
         ],
-    }
-    path = common.save(result, out_dir)
-    print_report(result, path)
-    return result
-
-
-def print_report(result: dict, path: Path) -> None:
-    print()
-    print(common.render(result))
-    print(f"[benchmarks.train] wrote {path} and {path.parent / common.MARKDOWN_FILE}")
+        peak=peak.record(),
+        flop_model={**fm, "formula": "3 x (2 x per_token_params x s + 2 x per_sequence_params + 4 x layers x hidden x s^2) "
+                                     "per sequence of s real tokens"},
+    )
 
 
 if __name__ == "__main__":

@@ -340,7 +340,7 @@ def _train_one_epoch(model, loader, optimizer, scheduler, accelerator, config, s
     """One pass over the training data (``weights``: the loss's class weights, or None);
     returns the epoch's loss and throughput."""
     model.train()
-    losses, samples, real_tokens, start = [], 0, 0, time.perf_counter()
+    losses, samples, real_tokens, start, cpu_start = [], 0, 0, time.perf_counter(), time.process_time()
     bar = progress(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not accelerator.is_local_main_process)
     for batch in bar:
         labels = batch.pop("labels")
@@ -369,6 +369,7 @@ def _train_one_epoch(model, loader, optimizer, scheduler, accelerator, config, s
         "epoch": epoch + 1,
         "train_loss": float(np.mean(losses)),
         "seconds": seconds,
+        "cpu_seconds": time.process_time() - cpu_start,  # this process's CPU time (all its threads)
         "samples_per_second": samples / seconds,
         "real_tokens_per_second": real_tokens / seconds,
     }

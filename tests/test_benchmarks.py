@@ -1,6 +1,6 @@
-"""The benchmarks keep working: both run end to end at a smoke size (a tiny random BERT, 64
+"""The benchmarks keep working: they run end to end at a smoke size (a tiny random BERT, 64
 training and 32 test tweets) and write sane result files. No timing is asserted: speed is
-measured by ``python -m benchmarks.train`` / ``benchmarks.predict`` at full size, not here."""
+measured by ``python -m benchmarks.train`` / ``predict`` / ``serve_load`` at full size, not here."""
 
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ def tiny_bert(tmp_path_factory):
     return path
 
 
-def smoke_args(model, tmp_path) -> list[str]:
+def smoke_args(model, tmp_path, peak: bool = True) -> list[str]:
     return ["--model", str(model), "--device", "cpu", "--train-size", "64", "--eval-size", "32",
-            "--max-length", "32", "--peak-seconds", "0.2", "--out", str(tmp_path / "results"),
+            "--max-length", "32", *(["--peak-seconds", "0.2"] if peak else []), "--out", str(tmp_path / "results"),
             "--runs-dir", str(tmp_path / "runs")]
 
 
@@ -39,16 +39,17 @@ def positive(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
 
 
-def check_common(result: dict) -> None:
+def check_common(result: dict, peak: bool = True) -> None:
     assert result["size"] == "smoke"
     assert result["machine"]["cpu"] and result["machine"]["logical_cores"] >= 1
-    assert "torch" in result["machine"]["versions"]
-    assert positive(result["peak"]["measured_tflops"])
+    assert "torch" in result["machine"]["versions"] and result["command"].startswith("python -m benchmarks.")
+    assert result["created"] and result["settings"]["threads"] >= 1
+    assert not peak or positive(result["peak"]["measured_tflops"])
     assert result["targets"] and all(isinstance(t["met"], bool) for t in result["targets"])
 
 
 def test_train_benchmark_reports_every_contender(tiny_bert, tmp_path):
-    from benchmarks import train
+    from benchmarks import common, train
 
     result = train.main([*smoke_args(tiny_bert, tmp_path), "--batch-size", "16"])
     out, runs = tmp_path / "results", tmp_path / "runs"
@@ -72,31 +73,48 @@ def test_train_benchmark_reports_every_contender(tiny_bert, tmp_path):
                                                          "training speed vs Trainer(group_by_length)"}
     saved = json.loads((out / f"{result['name']}.json").read_text())
     assert saved["runs"].keys() == result["runs"].keys()
-    assert [p.name for p in runs.iterdir()] == [train.bertclf_run_dir(runs, str(tiny_bert), 64, 32, torch.device("cpu")).name]
+    assert [p.name for p in runs.iterdir()] == [common.run_dir(runs, str(tiny_bert), 64, 32, torch.device("cpu")).name]
     check_markdown(out, result, "| run | samples/s |")
 
 
-def test_predict_benchmark_compares_fp32_and_int8(tiny_bert, tmp_path):
+def test_predict_benchmark_compares_backends_and_precisions(tiny_bert, tmp_path):
     from benchmarks import predict
 
     result = predict.main([*smoke_args(tiny_bert, tmp_path), "--latency-texts", "3", "--repeats", "1"])
     check_common(result)
-    assert set(result["runs"]) == {"bertclf_fp32", "pipeline_fp32", "pipeline_fp32_presorted", "bertclf_int8", "pipeline_int8"}
+    runs = result["runs"]
+    assert set(runs) == {"torch_fp32", "onnx_fp32", "pipeline_fp32", "torch_int8", "onnx_int8"}
     assert (tmp_path / "runs").is_dir() and result["settings"]["run_dir"].startswith(str(tmp_path / "runs")), \
         "without a run from benchmarks.train, predict fine-tunes one"
-    for row in result["runs"].values():
+    for row in runs.values():
         assert row["texts"] == 32
-        for key in ("texts_per_second", "cpu_seconds", "latency_p50_ms", "latency_p95_ms", "bertclf_speedup"):
+        for key in ("texts_per_second", "texts_per_cpu_second", "latency_p50_ms", "latency_p95_ms", "vs_pipeline"):
             assert positive(row[key]), (row["label"], key)
         assert row["latency_p50_ms"] <= row["latency_p95_ms"]
         assert 0 <= row["accuracy"] <= 1 and 0 <= row["agreement_with_pipeline"] <= 1
         assert 0 <= row["padding_fraction"] < 1
     # sorting by length never pads more than input order (a count, not a timing)
-    assert result["runs"]["bertclf_fp32"]["padding_fraction"] <= result["runs"]["pipeline_fp32"]["padding_fraction"]
-    # the same fine-tuned model behind both: (near enough) the same labels
-    assert result["runs"]["bertclf_fp32"]["agreement_with_pipeline"] >= 0.9
-    assert result["runs"]["pipeline_fp32"]["accuracy_change"] == 0
+    assert runs["torch_fp32"]["padding_fraction"] <= runs["pipeline_fp32"]["padding_fraction"]
+    # the same fine-tuned model behind every fp32 row: (near enough) the same labels
+    assert runs["onnx_fp32"]["agreement_with_torch_fp32"] >= 0.95 and runs["torch_fp32"]["agreement_with_pipeline"] >= 0.9
+    assert runs["pipeline_fp32"]["vs_pipeline"] == 1
+    assert any("single-text p50 latency" in t["target"] for t in result["targets"])
     check_markdown(tmp_path / "results", result, "| run | texts/s |")
+
+
+def test_serve_load_benchmark_runs_every_service(tiny_bert, tmp_path):
+    from benchmarks import serve_load
+
+    # one backend (each service is a process of its own: slow to start); tests/test_serve.py covers torch
+    result = serve_load.main([*smoke_args(tiny_bert, tmp_path, peak=False), "--backends", "onnx", "--no-int8",
+                              "--clients", "1", "4", "--requests", "8", "--seconds", "20", "--threads", "1"])
+    check_common(result, peak=False)
+    assert len(result["runs"]) == 2 * 2  # batching on/off x client levels
+    for row in result["runs"].values():
+        assert row["errors"] == 0 and row["requests"] == 8 and positive(row["requests_per_second"])
+        assert row["latency_p50_ms"] <= row["latency_p99_ms"]
+    assert result["runs"]["onnx_fp32_one_at_a_time_c4"]["mean_batch"] == 1
+    check_markdown(tmp_path / "results", result, "| run | clients |")
 
 
 def check_markdown(out, result: dict, header: str) -> None:
