@@ -1,5 +1,5 @@
 """Small helpers the book's chapters share: the environment line, showing real source code,
-where runs go."""
+where runs go, and the timing plumbing of the measurements."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import inspect
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -80,3 +81,64 @@ def transfer_table(results: dict, size: str) -> pd.DataFrame:
         })
     return pd.DataFrame(lines).set_index("model")
 
+
+def trials_table(results: dict) -> pd.DataFrame:
+    """Validation accuracy of the fine-tuning settings tried for the main Chinese encoder,
+    next to the profile's settings (the main row, seed 0, at the quick size)."""
+    default = results["runs"]["main/quick/0"]
+    lines = [{"settings": "the profile's (learning rate 5e-5, 2 epochs)", **_by_epoch(default)}]
+    lines += [{"settings": name, **_by_epoch(trial)} for name, trial in results.get("trials", {}).items()]
+    return pd.DataFrame(lines).set_index("settings")
+
+
+def _by_epoch(run: dict) -> dict:
+    epochs = {f"validation accuracy, epoch {h['epoch']}": h["val_accuracy"] for h in run.get("history", [])}
+    return {**epochs, "best validation accuracy": run["validation"]["accuracy"]}
+
+
+def best_cpu_time(fn, repeats: int = 5) -> float:
+    """The smallest CPU time (``time.process_time``, seconds) of ``repeats`` calls of ``fn``:
+    unlike wall time, it barely moves when other work shares the machine."""
+    import time
+
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+@contextmanager
+def one_thread():
+    """Run torch on a single CPU thread inside the block (restoring the count afterwards), so
+    that a timing measures the arithmetic rather than how many cores happen to be free."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def ms_per_text(encoder, singles: list[dict], together: dict, repeats: int = 3) -> dict[str, float]:
+    """Milliseconds of forward pass per text: one text at a time (``singles``, a list of
+    tokenized inputs) and all texts as one padded batch (``together``); best of ``repeats``
+    wall-clock passes, after one warm-up call."""
+    import time
+
+    import torch
+
+    def timed(inputs) -> float:
+        start = time.perf_counter()
+        encoder(**inputs)
+        return time.perf_counter() - start
+
+    encoder.eval()
+    with torch.inference_mode():
+        encoder(**singles[0])  # warm-up
+        one_by_one = min(sum(timed(s) for s in singles) for _ in range(repeats)) / len(singles)
+        batched = min(timed(together) for _ in range(repeats)) / len(singles)
+    return {"batch 1 (ms/text)": 1000 * one_by_one, f"batch {len(singles)} (ms/text)": 1000 * batched}

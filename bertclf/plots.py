@@ -108,3 +108,27 @@ def loss_curve(losses: list[float], ax=None, title: str = "MLM pretraining", win
     ax.set(xlabel="optimizer step", ylabel="cross-entropy at masked positions", title=title)
     ax.legend()
     return ax
+
+
+def pipeline_diagram(stages: list[tuple[str, str, str, bool]], ax=None, title: str = ""):
+    """A top-to-bottom flow chart, one rounded box per stage: ``(title, what happens, shape,
+    highlighted)``. The shape is written beside the box; highlighted stages (e.g. a step a text
+    leaves out) get a dashed orange box."""
+    from matplotlib.patches import FancyBboxPatch
+
+    ax = _axes(ax, (10, 1.05 * len(stages)))
+    ax.set(xlim=(0, 10), ylim=(0, len(stages)))
+    ax.axis("off")
+    for k, (name, detail, shape, highlighted) in enumerate(stages):
+        y = len(stages) - k - 0.5
+        ax.add_patch(FancyBboxPatch(
+            (0.2, y - 0.33), 5.6, 0.66, boxstyle="round,pad=0.02,rounding_size=0.12", linewidth=1.6,
+            facecolor="#fdebd7" if highlighted else "#dce9f7", edgecolor="#d9822b" if highlighted else "#3a6ea5",
+            linestyle="--" if highlighted else "-"))
+        ax.text(3.0, y + 0.12, name, ha="center", va="center", fontsize=11, weight="bold")
+        ax.text(3.0, y - 0.16, detail, ha="center", va="center", fontsize=8.5)
+        ax.text(6.1, y, shape, ha="left", va="center", family="monospace", fontsize=9.5)
+        if k:
+            ax.annotate("", xy=(3.0, y + 0.34), xytext=(3.0, y + 0.66), arrowprops=dict(arrowstyle="->", lw=1.5))
+    ax.set_title(title)
+    return ax
