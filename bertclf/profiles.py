@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 
 import numpy as np
@@ -69,13 +69,28 @@ PROFILES = {
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The profile named, or the one ``BERTCLF_PROFILE`` selects (default ``quick``)."""
+    """The profile named, or the one ``BERTCLF_PROFILE`` selects (default ``quick``).
+
+    ``BERTCLF_TRAIN_SIZE`` / ``BERTCLF_EVAL_SIZE`` (a number, or ``all``) replace its data sizes,
+    e.g. to try the full profile's model on part of the data (the offline rehearsal does this).
+    """
     name = (name or os.environ.get(PROFILE_ENV) or "quick").strip().lower()
     if name not in PROFILES:
         raise BertclfError(
             f"unknown profile {name!r}: set {PROFILE_ENV} to one of {', '.join(PROFILES)}"
         )
-    return PROFILES[name]
+    sizes = {key: _size_from_env(f"BERTCLF_{key.upper()}") for key in ("train_size", "eval_size")
+             if os.environ.get(f"BERTCLF_{key.upper()}", "").strip()}
+    return replace(PROFILES[name], **sizes) if sizes else PROFILES[name]
+
+
+def _size_from_env(variable: str) -> int | None:
+    value = os.environ[variable].strip().lower()
+    if value == "all":
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise BertclfError(f"{variable}={value!r}: use a positive number of examples, or 'all'")
+    return int(value)
 
 
 def pick_device(preferred: str | None = None) -> torch.device:

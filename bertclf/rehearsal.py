@@ -240,8 +240,10 @@ def build_models(root: Path) -> dict[str, Path]:
 def build_mirror(root: str | Path, rows: int = 200, seed: int = 0) -> Path:
     """A complete rehearsal mirror in ``root`` (models and data sets); returns ``root``."""
     from datasets.utils import disable_progress_bars
+    from transformers.utils import logging as hf_logging
 
     disable_progress_bars()
+    hf_logging.disable_progress_bar()
     root = Path(root)
     build_models(root)
     build_datasets(root, rows=rows, seed=seed)
