@@ -75,6 +75,7 @@ def assert_checkpoint_of_epoch(run_dir: Path, epoch: int) -> None:
     assert saved["state"]["epoch"] == epoch
     assert saved["state"]["step"] == epoch * STEPS_PER_EPOCH
     assert not [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")], "no half-written files"
+    assert not (run_dir / runs.LOCK_FILE).exists(), "the lock goes with the process"
     Classifier.load(run_dir).predict(["the run directory stays usable"])
 
 
