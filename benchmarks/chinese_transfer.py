@@ -28,7 +28,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from benchmarks.common import RESULTS_DIR, describe_machine, machine
 from bertclf import baseline, chinese, data, train
-from bertclf.book import transfer_table
+from bertclf.book import transfer_table, trials_table
 from bertclf.profiles import get_profile
 
 JSON_FILE = RESULTS_DIR / "chinese_transfer.json"
@@ -40,6 +40,12 @@ ROWS = {
     "main": ("dictionary-initialised (bundled-minilm-zh)", chinese.ChineseRecipe()),
     "mlm": (f"dictionary-initialised + MLM-adapted ({MLM_STEPS} steps)", chinese.with_recipe(mlm_steps=MLM_STEPS)),
     "zero": (f"small BERT pretrained from zero ({FROM_ZERO_STEPS} MLM steps)", "from-zero"),
+}
+# Fine-tuning settings tried for `bundled-minilm-zh` against the profile's (quick size, seed 0),
+# scored on validation only: the default is kept unless a trial beats it there
+TRIALS = {
+    "learning rate 1e-4 (profile: 5e-5)": {"learning_rate": 1e-4},
+    "word embeddings at learning rate 1e-3": {"embedding_learning_rate": 1e-3},
 }
 
 
@@ -75,10 +81,22 @@ def run_one(row: str, size: str, seed: int, dsd, work: Path) -> dict:
     result = train.fit(dsd, work / f"{row}-{size}-{seed}", config)
     return {
         "row": row, "size": size, "seed": seed, "model": model, "config": config.__dict__,
-        "best_epoch": result.best_epoch, "validation": result.validation, "test": result.test_metrics,
+        "best_epoch": result.best_epoch, "validation": result.validation, "history": result.history,
+        "test": result.test_metrics,
         "correct": (result.test.preds == result.test.labels).astype(int).tolist(),
         "fit_minutes": (time.perf_counter() - start) / 60, "build_minutes": build_seconds / 60,
     }
+
+
+def run_trial(name: str, dsd, work: Path) -> dict:
+    """One validation-only fine-tuning of the main encoder with the settings ``TRIALS[name]``."""
+    model = str(chinese.chinese_encoder_dir())
+    config = train.TrainConfig.from_profile(language="zh", model=model, seed=0, **TRIALS[name])
+    start = time.perf_counter()
+    slug = "-".join(f"{key}={value}" for key, value in TRIALS[name].items())
+    result = train.fit(dsd, work / f"trial-{slug}", config, evaluate_test=False)
+    return {"overrides": TRIALS[name], "best_epoch": result.best_epoch, "validation": result.validation,
+            "history": result.history, "fit_minutes": (time.perf_counter() - start) / 60}
 
 
 def markdown(results: dict) -> str:
@@ -91,6 +109,9 @@ def markdown(results: dict) -> str:
         if size in results["baseline"]:
             out += [f"## Training texts: {results['baseline'][size]['train_size']} ({size})", "",
                     transfer_table(results, size).round(4).to_markdown(), ""]
+    if results.get("trials"):
+        out += ["## Fine-tuning settings tried on validation (quick size, seed 0)", "",
+                trials_table(results).round(4).to_markdown(), ""]
     return "\n".join(out)
 
 
@@ -100,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", nargs="+", default=["quick"], choices=["quick", "all"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--main-seeds", nargs="+", type=int, default=[0, 1, 2], help="seeds of the main row")
+    parser.add_argument("--trials", action="store_true", help="also run the validation-only TRIALS")
     parser.add_argument("--work", type=Path, default=Path("runs/chinese_transfer"))
     args = parser.parse_args(argv)
     results = load_results()
@@ -129,6 +151,11 @@ def main(argv: list[str] | None = None) -> None:
                     results["runs"][key] = run_one(row, size, seed, dsd, args.work)
                     save(results)
                     print(f"[chinese_transfer] {key}: test accuracy {results['runs'][key]['test']['accuracy']:.4f}", flush=True)
+        if args.trials and size == "quick":
+            for name in TRIALS:
+                if name not in results.setdefault("trials", {}):
+                    results["trials"][name] = run_trial(name, dsd, args.work)
+                    save(results)
     print(markdown(results))
 
 

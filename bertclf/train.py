@@ -51,6 +51,7 @@ class TrainConfig:
     model: str = BUNDLED_MODEL  # Hub id, local directory, or the bundled MiniLM
     epochs: int = 3
     learning_rate: float = 2e-5  # the article's "small learning rate"
+    embedding_learning_rate: float | None = None  # word embeddings' own rate (None: learning_rate)
     batch_size: int = 32
     eval_batch_size: int = 64
     max_length: int = 128  # tokens per text, [CLS] and [SEP] included
@@ -85,8 +86,10 @@ class TrainConfig:
                 raise BertclfError(f"{name} must be a positive integer, got {getattr(self, name)}")
         if self.min_steps < 0:
             raise BertclfError(f"min_steps must be 0 or more, got {self.min_steps}")
-        if not 0 < self.learning_rate < 1:
-            raise BertclfError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
+        for name in ("learning_rate", "embedding_learning_rate"):
+            rate = getattr(self, name)
+            if rate is not None and not 0 < rate < 1:
+                raise BertclfError(f"{name} must be between 0 and 1, got {rate}")
         if self.select_by not in ("accuracy", "macro_f1"):
             raise BertclfError(f"select_by must be 'accuracy' or 'macro_f1', got {self.select_by!r}")
         if self.class_weights not in (None, "balanced"):
@@ -173,7 +176,8 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
         shuffle=True, bucket=config.bucket, seed=config.seed,
     )
     optimizer = torch.optim.AdamW(
-        _parameter_groups(model, config.weight_decay), lr=config.learning_rate, fused=_fused_adamw(config.device),
+        _parameter_groups(model, config.weight_decay, config.embedding_learning_rate),
+        lr=config.learning_rate, fused=_fused_adamw(config.device),
     )
     epochs = _planned_epochs(config, len(train_loader), accelerator)
     # counted in unsharded batches: under N processes Accelerate steps the schedule N times per step
@@ -318,12 +322,18 @@ class _TrainState:
     bad_epochs: int = 0
 
 
-def _parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on weight matrices only, not on biases and LayerNorm (BERT's recipe)."""
+def _parameter_groups(model: torch.nn.Module, weight_decay: float, embedding_lr: float | None = None) -> list[dict]:
+    """Weight decay on weight matrices only, not on biases and LayerNorm (BERT's recipe); the
+    word embeddings in a group of their own when they get their own learning rate."""
+    words = model.get_input_embeddings().weight if embedding_lr else None
     decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        (no_decay if param.ndim < 2 else decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    for param in model.parameters():
+        if param is not words:
+            (no_decay if param.ndim < 2 else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if words is not None:
+        groups.append({"params": [words], "weight_decay": 0.0, "lr": embedding_lr})
+    return groups
 
 
 def _fused_adamw(device: str | None) -> bool | None:

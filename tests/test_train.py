@@ -208,3 +208,17 @@ def test_missing_columns_and_other_types_are_named(tiny_model_dir, tmp_path):
         data.as_splits(data.DatasetDict(test=hub_like("int")["test"]), "sentence", "sentiment")
     with pytest.raises(BertclfError, match="expected a datasets.DatasetDict or Dataset, got DataFrame.*from_frame"):
         data.as_splits(pd.DataFrame({"text": ["a"], "label": ["b"]}))
+
+
+def test_the_word_embeddings_can_get_their_own_learning_rate(tiny_model_dir):
+    from bertclf.modeling import load_classifier
+
+    model = load_classifier(str(tiny_model_dir), ["a", "b"])
+    words = model.get_input_embeddings().weight
+    groups = train._parameter_groups(model, 0.01, 1e-3)
+    holding = [g for g in groups if any(p is words for p in g["params"])]
+    assert holding == [groups[-1]] and groups[-1]["lr"] == 1e-3 and groups[-1]["params"] == [words]
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    assert all("lr" not in g for g in train._parameter_groups(model, 0.01))
+    with pytest.raises(BertclfError, match="embedding_learning_rate must be between 0 and 1"):
+        train.TrainConfig(embedding_learning_rate=2.0)
