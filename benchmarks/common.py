@@ -115,8 +115,20 @@ def ensure_run(bench: Bench, run: Path | None = None) -> Path:
         bench.say(f"no fine-tuned run in {run}: training one (1 epoch)")
         dsd = data.load("tweets", seed=a.seed, train_size=a.train_size, eval_size=a.eval_size)
         fit(dsd, run, TrainConfig(model=a.model, epochs=1, learning_rate=5e-5, batch_size=32,
-                                  max_length=a.max_length, seed=a.seed, device=bench.device.type))
+                                  max_length=a.max_length, seed=a.seed, device=bench.device.type), overwrite=True)
     return run
+
+
+def ensure_onnx(bench: Bench, run: Path, int8: bool = True) -> None:
+    """Export the run's ONNX graphs (fp32, and int8 with ``int8``) if missing or older than its model."""
+    from bertclf.export import export_onnx
+    from bertclf.onnx_backend import graph_path
+
+    trained = (run / "model.safetensors").stat().st_mtime
+    graphs = [graph_path(run, q) for q in ((False, True) if int8 else (False,))]
+    if not all(g.is_file() and g.stat().st_mtime >= trained for g in graphs):
+        bench.say(f"exporting {run} to ONNX" + (" (fp32 and int8)" if int8 else ""))
+        export_onnx(run, quantize=int8)
 
 
 def finish(bench: Bench, title: str, settings: dict, runs: dict, targets: list[dict], notes: list[str],

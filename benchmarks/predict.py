@@ -116,12 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
     a, device = bench.args, bench.device
     run_dir = common.ensure_run(bench, a.run_dir)
     if device.type == "cpu":
-        from bertclf.export import export_onnx
-        from bertclf.onnx_backend import graph_path
-
-        if not all(graph_path(run_dir, q).is_file() for q in (False, True)):
-            bench.say(f"exporting {run_dir} to ONNX (fp32 and int8)")
-            export_onnx(run_dir, quantize=True)
+        common.ensure_onnx(bench, run_dir)
     dsd = data.load("tweets", seed=a.seed, train_size=a.train_size, eval_size=a.eval_size)
     texts, labels = list(dsd["test"]["text"]), np.asarray(dsd["test"]["label"])
     peak = common.Peak(bench)

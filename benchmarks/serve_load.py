@@ -25,12 +25,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-import torch
 
 from benchmarks import common
 from bertclf import data
-from bertclf.export import export_onnx
-from bertclf.onnx_backend import graph_path
 
 SMOKE = {"clients": [1, 4], "requests": 16, "seconds": 10.0}
 
@@ -128,9 +125,8 @@ def main(argv: list[str] | None = None) -> dict:
     run_dir = common.ensure_run(bench, args.run_dir)
     texts = list(data.load("tweets", seed=args.seed, train_size=args.train_size, eval_size=args.eval_size)["test"]["text"])
     precisions = [False] if args.no_int8 else [False, True]
-    if "onnx" in args.backends and not all(graph_path(run_dir, q).is_file() for q in precisions):
-        bench.say(f"exporting {run_dir} to ONNX")
-        export_onnx(run_dir, quantize=True in precisions)
+    if "onnx" in args.backends:
+        common.ensure_onnx(bench, run_dir, int8=True in precisions)
 
     runs = {}
     for backend in args.backends:
