@@ -142,3 +142,46 @@ def ms_per_text(encoder, singles: list[dict], together: dict, repeats: int = 3) 
         one_by_one = min(sum(timed(s) for s in singles) for _ in range(repeats)) / len(singles)
         batched = min(timed(together) for _ in range(repeats)) / len(singles)
     return {"batch 1 (ms/text)": 1000 * one_by_one, f"batch {len(singles)} (ms/text)": 1000 * batched}
+
+
+# The performance appendix: reading benchmarks/results/*.json into tables.
+
+BENCHMARK_FORMATS = {
+    "samples/s": "{:.1f}", "real tokens/s": "{:.0f}", "padding": "{:.1%}", "peak memory +MB": "{:.0f}",
+    "test accuracy": "{:.4f}", "real-token FLOP/s of peak": "{:.1%}", "of peak, by CPU time": "{:.1%}",
+    "bertclf speed-up": "{:.2f}×", "by CPU time": "{:.2f}×", "texts/s": "{:.1f}", "p50 ms": "{:.1f}",
+    "p95 ms": "{:.1f}", "accuracy": "{:.4f}", "same label as torch fp32": "{:.2%}",
+    "same label as pipeline": "{:.2%}", "texts per CPU s": "{:.1f}", "× pipeline": "{:.2f}×",
+    "requests/s": "{:.1f}", "p99 ms": "{:.1f}", "texts per model call": "{:.1f}",
+}
+
+
+def machine_line(machine: dict) -> str:
+    """One line naming the machine a benchmark result was measured on (GPU first, if any)."""
+    where = (f"{machine['cpu']}, {machine['logical_cores']} logical cores "
+             f"(torch {machine['torch_threads']} threads), {machine['memory_gb']} GB RAM")
+    if machine.get("gpu"):
+        where = f"{machine['gpu']} ({machine['gpu_memory_gb']} GB) on {where}"
+    return where
+
+
+def benchmark_table(result: dict, columns: dict[str, str]) -> pd.DataFrame:
+    """A benchmark result's runs, one row per run label, with ``columns`` (JSON key → heading)
+    that the result has, renamed."""
+    frame = pd.DataFrame(result["runs"].values()).set_index("label")
+    return frame[[c for c in columns if c in frame]].rename(columns=columns)
+
+
+def show_table(frame: pd.DataFrame) -> None:
+    """Display a benchmark table with each known column formatted (percentages, ×, digits)."""
+    from IPython.display import display
+
+    display(frame.style.format({c: f for c, f in BENCHMARK_FORMATS.items() if c in frame.columns}, na_rep="–"))
+
+
+def show_targets(result: dict) -> None:
+    """Display a benchmark result's targets: what was required, what was measured, met or not."""
+    from IPython.display import display
+
+    frame = pd.DataFrame(result["targets"])[["target", "required", "measured_text", "met"]]
+    display(frame.rename(columns={"measured_text": "measured"}))

@@ -132,3 +132,32 @@ def pipeline_diagram(stages: list[tuple[str, str, str, bool]], ax=None, title: s
             ax.annotate("", xy=(3.0, y + 0.34), xytext=(3.0, y + 0.66), arrowprops=dict(arrowstyle="->", lw=1.5))
     ax.set_title(title)
     return ax
+
+
+def throughput_bars(results: list[dict], machine: str = ""):
+    """One panel per benchmark result (``benchmarks/results/*.json``): real tokens per second
+    for training results, texts per second for prediction ones, per CPU second where the
+    result judged its targets on CPU time. ``bertclf`` rows are blue. Returns the figure."""
+    rows = (len(results) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(12, 3.2 * rows), squeeze=False)
+    for ax in axes.flat[len(results):]:
+        ax.axis("off")
+    for ax, r in zip(axes.flat, results):
+        by_cpu = r["settings"].get("targets_judged_by") == "CPU time"
+        runs = list(r["runs"].values())
+        if r["benchmark"] == "train":
+            values = [row["real_tokens"] / row["epoch_cpu_seconds" if by_cpu else "epoch_seconds"] for row in runs]
+        else:
+            values = [row["texts"] / row["cpu_seconds" if by_cpu else "seconds"] for row in runs]
+        labels = [row["label"] for row in runs]
+        colors = ["tab:blue" if label.startswith("bertclf") else "tab:gray" for label in labels]
+        ax.barh(labels[::-1], values[::-1], color=colors[::-1])
+        for y, v in enumerate(values[::-1]):
+            ax.text(v, y, f" {v:,.0f}", va="center", fontsize=8)
+        per = "CPU second" if by_cpu else "second"
+        ax.set_xlabel(f"real tokens per {per} (training)" if r["benchmark"] == "train" else f"texts per {per} (prediction)")
+        ax.set_title(f"{r['title']}, {r['settings'].get('threads', '?')} torch thread(s)", fontsize=10)
+        ax.margins(x=0.2)
+    fig.suptitle(machine, fontsize=9)
+    fig.tight_layout()
+    return fig
