@@ -122,6 +122,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     from bertclf import baseline, train
     from bertclf import data as data_module
     from bertclf.language import detect_language
+    from bertclf.model_card import write_run_card
     from bertclf.profiles import describe
 
     if args.resume:  # with the recorded data, or --dataset/--csv for a run that records none
@@ -149,6 +150,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if dsd is not None and not args.no_baseline:
         analyzer = "char" if language == "zh" else "word"
         base = baseline.fit_baseline(dsd, analyzer=analyzer)
+        write_run_card(result.run_dir, baseline=base)
         verdict = "beats" if test["accuracy"] > base["accuracy"] else "does NOT beat"
         line += (f"  |  {analyzer} n-gram TF-IDF + logistic regression on the same {len(dsd['train'])} training texts: "
                  f"accuracy {base['accuracy']:.4f}  macro-F1 {base['macro_f1']:.4f}  → fine-tuned model {verdict} it")

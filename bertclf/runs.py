@@ -7,6 +7,7 @@ run_dir/
   bertclf.json                      label names, training config, data, seed, profile, versions
   history.json                      per-epoch metrics and per-step losses, for the plots
   metrics.json                      best epoch, validation and test metrics
+  README.md                         the model card (Hub format): data, settings, scores, limits
   checkpoint.pt                     the last finished epoch: weights, optimizer, RNG (for resume)
   .bertclf.lock                     while training: the process that writes here (host, PID)
 ```
@@ -59,10 +60,14 @@ def _replace_atomically(path: Path, write) -> None:
         raise
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write a UTF-8 text file atomically."""
+    _replace_atomically(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def write_json(path: Path, data: object) -> None:
     """Write JSON atomically."""
-    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    _replace_atomically(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 def read_json(path: Path) -> dict:

@@ -35,6 +35,7 @@ from bertclf import runs
 from bertclf.batching import encode, make_loader
 from bertclf.errors import BertclfError, TrainingDiverged
 from bertclf.evaluate import Evaluation, evaluate_model
+from bertclf.model_card import write_run_card
 from bertclf.modeling import load_classifier, load_tokenizer, max_positions
 from bertclf.profiles import BUNDLED_CHINESE_MODEL, BUNDLED_MODEL, Profile, get_profile, mixed_precision, pick_device, set_seed, versions
 
@@ -232,6 +233,7 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
             "test": result.test_metrics,
             "train_seconds": sum(r["seconds"] for r in state.history),
         })
+        write_run_card(run_dir)
     accelerator.wait_for_everyone()
     return result
 

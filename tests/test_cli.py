@@ -50,6 +50,8 @@ def test_train_on_a_csv_prints_test_accuracy_next_to_the_baseline(tiny_model_dir
     assert code == 0
     assert "test accuracy" in out and "TF-IDF + logistic regression" in out
     assert (tmp_path / "run" / "model.safetensors").is_file()
+    card = (tmp_path / "run" / "README.md").read_text(encoding="utf-8")
+    assert "reviews.csv" in card and "| test | TF-IDF + logistic regression |" in card
 
 
 def test_bad_input_prints_one_line_and_exits_2(tmp_path):
