@@ -1,13 +1,11 @@
 """The committed benchmark results the book quotes (``benchmarks/results/*.json``), with where
 they came from: ``measured("predict")`` is one result, ``provenance(result)`` its machine, date
-and command, ``runs_frame(result)`` its rows. The book's prose never types a measured number:
+and command (``bertclf.book.benchmark_table`` gives its rows). The book's prose never types a measured number:
 it reads them from these files, and a missing or outdated file says which command writes it."""
 
 from __future__ import annotations
 
 import json
-
-import pandas as pd
 
 from bertclf.book import results_dir
 
@@ -48,8 +46,3 @@ def provenance(result: dict) -> str:
             + f"), torch {m['versions']['torch']}, transformers {m['versions']['transformers']}; "
             f"command: {result['command']}")
 
-
-def runs_frame(result: dict, columns: dict[str, str]) -> pd.DataFrame:
-    """The result's rows (labelled) with ``columns`` renamed: {json key: heading}."""
-    frame = pd.DataFrame(result["runs"].values(), index=list(result["runs"])).set_index("label")
-    return frame[[c for c in columns if c in frame]].rename(columns=columns)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from bertclf import measured as m
+from bertclf.book import benchmark_table
 
 
 def result(benchmark: str, runs: dict, size: str = "full") -> dict:
@@ -33,7 +34,7 @@ def test_the_result_with_the_needed_rows_and_its_provenance(folder):
     assert found["size"] == "full"
     line = m.provenance(found)
     assert "2026-11-26" in line and "Some CPU" in line and "python -m benchmarks.predict --threads 1" in line
-    frame = m.runs_frame(found, {"texts_per_second": "texts/s"})
+    frame = benchmark_table(found, {"texts_per_second": "texts/s"})
     assert list(frame.index) == ["ONNX", "pipe"] and list(frame.columns) == ["texts/s"]
 
 
