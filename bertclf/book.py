@@ -36,8 +36,13 @@ def show_source(obj) -> None:
 
 
 def runs_dir(name: str) -> Path:
-    """A directory for a chapter's runs, outside git (``BERTCLF_RUNS`` or ``./runs``)."""
-    path = Path(os.environ.get("BERTCLF_RUNS", "runs")) / name
+    """A directory for a chapter's runs, outside git (``BERTCLF_RUNS`` or ``./runs``); runs of a
+    profile other than ``quick`` go to a subdirectory named after it (``runs/full/…``), so that
+    switching profiles never meets a finished run with other settings in the same place."""
+    from bertclf.profiles import get_profile
+
+    profile = get_profile().name
+    path = Path(os.environ.get("BERTCLF_RUNS", "runs")) / ("" if profile == "quick" else profile) / name
     path.mkdir(parents=True, exist_ok=True)
     return path
 
