@@ -190,3 +190,32 @@ def show_targets(result: dict) -> None:
 
     frame = pd.DataFrame(result["targets"])[["target", "required", "measured_text", "met"]]
     display(frame.rename(columns={"measured_text": "measured"}))
+
+
+# Model sizes: chapter 4 derives the parameter count from the formulas and checks it against
+# these modules; the other chapters call parameter_table instead of counting again.
+
+BERT_SIZES = {  # the published configurations (vocabulary 30,522, 512 positions, 2 segments)
+    "BERT-base": {"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12, "intermediate_size": 3072},
+    "BERT-large": {"hidden_size": 1024, "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 4096},
+}
+
+
+def parameter_table(models: dict | None = None) -> pd.DataFrame:
+    """Parameters (millions) of BERT-base and BERT-large, built from their configurations on
+    PyTorch's meta device (shapes without storage: nothing is downloaded or allocated), after
+    the ``models`` given (name → a loaded model). The second column counts only the encoder
+    layers: the weights every token is multiplied through, which set the cost of computing."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from bertclf.modeling import count_parameters
+
+    rows = dict(models or {})
+    for name, sizes in BERT_SIZES.items():
+        with torch.device("meta"):
+            rows[name] = BertModel(BertConfig(**sizes))
+    return pd.DataFrame({
+        "parameters (M)": {name: count_parameters(m) / 1e6 for name, m in rows.items()},
+        "in the encoder layers (M)": {name: count_parameters(m.base_model.encoder) / 1e6 for name, m in rows.items()},
+    })
