@@ -71,10 +71,6 @@ def test_colab_installs_bertclf_without_the_book_extra(path):
 MAX_CODE_CELL_LINES = 25
 
 
-@pytest.mark.skip(
-    reason="pending: cells longer than 25 lines remain in 02_concepts (30, 39), 03_algorithm (39), "
-    "06_applications (19, 25, 32, 50) and appendix_performance (7)"
-)
 def test_no_code_cell_is_longer_than_25_lines():
     # One idea per cell; plotting and other plumbing belong in bertclf.plots / bertclf.book.
     offenders = []
