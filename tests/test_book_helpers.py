@@ -1,0 +1,51 @@
+"""The helpers that keep the chapters' cells short (bertclf.book, bertclf.plots)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import torch
+
+from bertclf import book, plots
+from bertclf.evaluate import Evaluation
+
+
+def test_parameter_table_counts_bert_base_and_large_like_chapter_4():
+    table = book.parameter_table()
+    assert int(round(table.loc["BERT-base", "parameters (M)"] * 1e6)) == 109_482_240
+    assert int(round(table.loc["BERT-large", "parameters (M)"] * 1e6)) == 335_141_888
+    assert (table["in the encoder layers (M)"] < table["parameters (M)"]).all()
+
+
+def test_one_thread_restores_the_thread_count_and_timers_return_numbers():
+    before = torch.get_num_threads()
+    with book.one_thread():
+        assert torch.get_num_threads() == 1
+        assert book.best_cpu_time(lambda: sum(range(1000)), repeats=2) >= 0
+    assert torch.get_num_threads() == before
+
+
+def test_ms_per_text_times_single_texts_and_one_batch():
+    layer = torch.nn.Linear(4, 4)
+    encoder = lambda x: layer(x)  # noqa: E731
+    encoder.eval = lambda: None
+    singles = [{"x": torch.randn(1, 4)} for _ in range(3)]
+    timing = book.ms_per_text(encoder, singles, {"x": torch.randn(3, 4)}, repeats=1)
+    assert set(timing) == {"batch 1 (ms/text)", "batch 3 (ms/text)"} and all(v >= 0 for v in timing.values())
+
+
+def test_per_text_table_and_machine_line():
+    evaluation = Evaluation(["a", "b"], np.array([0, 1]), np.array([[0.9, 0.1], [0.8, 0.2]]), ["x", "y"])
+    table = book.per_text_table(evaluation)
+    assert table["correct"].tolist() == [True, False] and table["predicted"].tolist() == ["a", "a"]
+    assert "4 logical cores" in book.machine_line({"cpu": "cpu", "logical_cores": 4})
+
+
+def test_figures_draw():
+    ax = plots.pipeline_diagram([("A", "first", "(1,)", False), ("B", "second", "(2,)", True)], title="t")
+    assert len(ax.patches) == 2
+    record = {"benchmark": "predict", "title": "t", "settings": {"threads": 1},
+              "runs": {"r": {"label": "bertclf x", "texts": 10, "seconds": 2.0}}}
+    fig = plots.throughput_bars([record], "machine")
+    assert fig.axes[0].get_xlabel() == "texts per second (prediction)"
