@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--min-steps", type=int, help="more epochs on small data, up to this many optimizer steps (0: exactly --epochs)")
     train.add_argument("--class-weights", choices=["balanced"], help="weigh the loss against class imbalance")
     train.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda if present)")
+    train.add_argument("--checkpoint-steps", type=int, help="a checkpoint every this many optimizer steps (default: 500) …")
+    train.add_argument("--checkpoint-minutes", type=float, help="… or minutes, whichever comes first (default: 5)")
+    train.add_argument("--keep-checkpoints", type=int, help="newest checkpoints kept while training (default: 2)")
     train.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF baseline")
 
     evaluate = commands.add_parser("evaluate", help="score a run on its test split")
@@ -139,6 +142,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             language=language, model=args.model, epochs=args.epochs, learning_rate=args.learning_rate,
             batch_size=args.batch_size, max_length=args.max_length, patience=args.patience,
             min_steps=args.min_steps, class_weights=args.class_weights, device=args.device, seed=args.seed,
+            checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes,
+            keep_checkpoints=args.keep_checkpoints,
         )
         out = args.out or Path("runs") / (args.dataset or args.csv.stem)
         print(describe(model=config.model, max_length=config.max_length, train_size=len(dsd["train"]),

@@ -8,7 +8,10 @@ run_dir/
   history.json                      per-epoch metrics and per-step losses, for the plots
   metrics.json                      best epoch, validation and test metrics
   README.md                         the model card (Hub format): data, settings, scores, limits
-  checkpoint.pt                     the last finished epoch: weights, optimizer, RNG (for resume)
+  checkpoint.pt                     the newest checkpoint (every N steps or M minutes, and after each
+                                    epoch): weights, optimizer, schedule, RNG, progress (for resume)
+  checkpoint-<step>.pt              while training: the checkpoints before it (keep_checkpoints in all),
+                                    for resume to fall back on if the newest is damaged
   .bertclf.lock                     while training: the process that writes here (host, PID)
 ```
 Every file is first written under a temporary name and then renamed over the old one, so a
@@ -19,6 +22,8 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
 import signal
 import socket
 import tempfile
@@ -33,7 +38,8 @@ MODEL_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
 INFO_FILE = "bertclf.json"
 HISTORY_FILE = "history.json"
 METRICS_FILE = "metrics.json"
-CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_FILE = "checkpoint.pt"  # the newest; older ones are checkpoint-<step>.pt
+_OLDER_CHECKPOINT = re.compile(r"checkpoint-(\d+)\.pt")
 LOCK_FILE = ".bertclf.lock"
 
 
@@ -84,6 +90,46 @@ def save_torch(path: Path, obj: object) -> None:
     _replace_atomically(Path(path), lambda tmp: torch.save(obj, tmp))
 
 
+def checkpoints(run_dir: Path) -> list[Path]:
+    """The run's checkpoints, newest first: ``checkpoint.pt``, then ``checkpoint-<step>.pt`` by step."""
+    run_dir = Path(run_dir)
+    older = [p for p in run_dir.glob("checkpoint-*.pt") if _OLDER_CHECKPOINT.fullmatch(p.name)]
+    older.sort(key=lambda p: int(_OLDER_CHECKPOINT.fullmatch(p.name)[1]), reverse=True)
+    return [p for p in [run_dir / CHECKPOINT_FILE] if p.is_file()] + older
+
+
+def save_checkpoint(run_dir: Path, obj: object, previous_step: int | None, keep: int) -> None:
+    """Write ``obj`` as the newest checkpoint, atomically; the one it replaces (taken at step
+    ``previous_step``; ``None``: unknown or damaged, just replaced) becomes ``checkpoint-<step>.pt``,
+    and only the ``keep`` newest stay."""
+    path = Path(run_dir) / CHECKPOINT_FILE
+
+    def write(tmp: Path) -> None:
+        torch.save(obj, tmp)
+        if keep > 1 and previous_step is not None and path.is_file():
+            os.replace(path, path.with_name(f"checkpoint-{previous_step}.pt"))
+
+    _replace_atomically(path, write)
+    keep_checkpoints(run_dir, keep)
+
+
+def keep_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the ``keep`` newest checkpoints."""
+    for old in checkpoints(run_dir)[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A checkpoint, on CPU; a truncated or corrupt file is a :class:`BertclfError`."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=False)  # RNG states are not tensors
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as error:
+        raise BertclfError(f"{path} is damaged ({type(error).__name__}: {str(error)[:80]})") from None
+    if not isinstance(saved, dict) or not {"model", "optimizer", "scheduler", "state", "rng"} <= saved.keys():
+        raise BertclfError(f"{path} is damaged (not a bertclf checkpoint)")
+    return saved
+
+
 def save_model(run_dir: Path, model, tokenizer) -> None:
     """Save model and tokenizer into ``run_dir``, each file replaced atomically."""
     with tempfile.TemporaryDirectory(dir=run_dir, prefix=".model.") as staging:
@@ -105,7 +151,7 @@ def check_run_dir(run_dir: str | Path) -> Path:
     if missing:
         hint = (
             "; it has a checkpoint: finish it with `bertclf train --resume " + str(run_dir) + "`"
-            if (run_dir / CHECKPOINT_FILE).is_file()
+            if checkpoints(run_dir)
             else "; train into it again"
         )
         raise BertclfError(f"run directory {run_dir} is incomplete: missing {', '.join(missing)}{hint}")

@@ -2,9 +2,9 @@
 
 For each epoch: for each length-bucketed batch, forward → cross-entropy → backward → clip
 gradients → AdamW step → learning-rate schedule step (linear warmup, then linear decay);
-after each epoch, evaluate on the validation split, keep the best weights, stop early when
-validation stops improving, and checkpoint so that an interrupted run can resume. Finally,
-score the best weights on the test split.
+after each epoch, evaluate on the validation split, keep the best weights and stop early when
+validation stops improving. A checkpoint every few minutes or steps and after each epoch lets an
+interrupted run resume exactly where it was. Finally, score the best weights on the test split.
 
 The loop runs through Hugging Face Accelerate, so the same code uses a GPU with mixed
 precision when one is present, and ``accelerate launch`` / ``torchrun`` spread it over several
@@ -28,11 +28,12 @@ from accelerate import Accelerator
 from datasets import Dataset, DatasetDict
 from safetensors.torch import load_file
 from bertclf.progress import progress
+from torch.utils.data import DataLoader
 from transformers import get_linear_schedule_with_warmup
 
 from bertclf import data as data_module
 from bertclf import runs
-from bertclf.batching import encode, make_loader
+from bertclf.batching import LengthBucketBatchSampler, encode, make_loader
 from bertclf.errors import BertclfError, TrainingDiverged
 from bertclf.evaluate import Evaluation, evaluate_model
 from bertclf.model_card import write_run_card
@@ -43,6 +44,8 @@ from bertclf.profiles import BUNDLED_CHINESE_MODEL, BUNDLED_MODEL, Profile, get_
 # the profiles' floor on optimizer steps: a 300-text CSV gets 104 steps (13 epochs), not 16;
 # 2,000 texts or more in batches of 32 already take 126 steps in the profiles' 2 epochs
 MIN_STEPS = 100
+# how often a run saves, not what it learns: a finished run is reused whatever these were
+CHECKPOINTING = ("checkpoint_steps", "checkpoint_minutes", "keep_checkpoints")
 
 
 @dataclass
@@ -64,6 +67,9 @@ class TrainConfig:
     min_steps: int = 0  # more epochs on small data, up to this many optimizer steps (patience still stops)
     class_weights: str | None = None  # "balanced": the loss weighs each class by n / (classes × its count)
     bucket: bool = True  # length-bucketed batches (False: plain dynamic padding)
+    checkpoint_steps: int = 500  # a checkpoint every this many optimizer steps …
+    checkpoint_minutes: float = 5.0  # … or minutes, whichever comes first: all an interrupt can lose
+    keep_checkpoints: int = 2  # the newest checkpoints kept while training (resume falls back on a damaged one)
     seed: int = 0
     device: str | None = None  # None: cuda if present, else cpu
 
@@ -82,9 +88,12 @@ class TrainConfig:
         return cls(**settings)
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "patience"):
+        for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "patience", "checkpoint_steps",
+                     "keep_checkpoints"):
             if int(getattr(self, name)) < 1:
                 raise BertclfError(f"{name} must be a positive integer, got {getattr(self, name)}")
+        if not self.checkpoint_minutes > 0:
+            raise BertclfError(f"checkpoint_minutes must be more than 0, got {self.checkpoint_minutes}")
         if self.min_steps < 0:
             raise BertclfError(f"min_steps must be 0 or more, got {self.min_steps}")
         for name in ("learning_rate", "embedding_learning_rate"):
@@ -186,24 +195,26 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
     weights = _class_weights(config, dsd["train"], len(names))
     weights = weights.to(accelerator.device) if weights is not None else None
-    state = _TrainState()
+    state, rng, newest = _TrainState(), None, False
     if resume:
-        state = _restore(run_dir, names, splits, model, optimizer, scheduler)
+        state, rng, newest = _restore(run_dir, names, splits, model, optimizer, scheduler, accelerator)
     elif accelerator.is_main_process:
         _start_run_dir(run_dir, config, names, data_info, splits, tokenizer, model)
     accelerator.wait_for_everyone()
-    sampler = train_loader.batch_sampler if config.bucket else None
-    if sampler is not None:
-        sampler.epoch = state.epoch  # the epochs already done keep their batch order
+    checkpoints = _Checkpoints(run_dir, config, accelerator.is_main_process, state if resume else None, newest)
+    plain_loader = train_loader
     model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
 
-    with runs.sigterm_as_interrupt(), _report_interrupt(run_dir, state):
+    with runs.sigterm_as_interrupt(), _report_interrupt(run_dir, state, checkpoints):
         for epoch in range(state.epoch, epochs):
             if state.bad_epochs >= config.patience:
                 break
+            _order_epoch(plain_loader, epoch, config.seed)
             row = _train_one_epoch(
-                model, train_loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights, run_dir
+                model, train_loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights,
+                checkpoints, rng,
             )
+            rng = None
             validation = evaluate_model(
                 model, tokenizer, dsd["validation"], max_length=config.max_length,
                 batch_size=config.eval_batch_size, accelerator=accelerator, desc="validation",
@@ -212,8 +223,8 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
             state.history.append(row)
             _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation, epoch)
             state.epoch = epoch + 1
+            checkpoints.save(accelerator.unwrap_model(model), optimizer, scheduler, state)
             if accelerator.is_main_process:
-                _checkpoint(run_dir, accelerator.unwrap_model(model), optimizer, scheduler, state)
                 runs.write_json(run_dir / runs.HISTORY_FILE, {"epochs": state.history, "step_losses": state.step_losses})
             accelerator.wait_for_everyone()
 
@@ -234,6 +245,7 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
             "train_seconds": sum(r["seconds"] for r in state.history),
         })
         write_run_card(run_dir)
+        runs.keep_checkpoints(run_dir, 1)  # finished: the older ones are no longer needed
     accelerator.wait_for_everyone()
     return result
 
@@ -249,7 +261,10 @@ def _reusable(run_dir: Path, config: TrainConfig, splits: dict, overwrite: bool)
         return False
     known = {f.name for f in fields(TrainConfig)}
     then = asdict(TrainConfig(**{k: v for k, v in info["config"].items() if k in known}))  # new fields: defaults
-    differences = [f"{k} {then[k]!r} in the run, {v!r} now" for k, v in asdict(config).items() if then[k] != v]
+    differences = [
+        f"{k} {then[k]!r} in the run, {v!r} now" for k, v in asdict(config).items()
+        if then[k] != v and k not in CHECKPOINTING
+    ]
     if "splits" not in info:
         differences.append("the run records no fingerprint of its data (an older bertclf)")
     differences += runs.data_differences(info.get("splits", {}), splits)
@@ -265,7 +280,7 @@ def _reusable(run_dir: Path, config: TrainConfig, splits: dict, overwrite: bool)
 
 def _refuse_to_replace(run_dir: Path) -> None:
     """Training afresh deletes a directory's model and checkpoint: refuse where there is one."""
-    if (run_dir / runs.CHECKPOINT_FILE).is_file() and not (run_dir / runs.METRICS_FILE).is_file():
+    if runs.checkpoints(run_dir) and not (run_dir / runs.METRICS_FILE).is_file():
         raise BertclfError(
             f"{run_dir} holds an interrupted run: continue it with resume=True (CLI: bertclf train --resume "
             f"{run_dir}), or pass overwrite=True (CLI: --overwrite) to start it over"
@@ -322,6 +337,8 @@ class _TrainState:
     best_epoch: int = 0
     best_validation: dict = field(default_factory=dict)
     bad_epochs: int = 0
+    epoch_step: int = 0  # batches done of the unfinished epoch (a mid-epoch checkpoint)
+    epoch_totals: dict = field(default_factory=dict)  # its samples, tokens and seconds so far
 
 
 def _parameter_groups(model: torch.nn.Module, weight_decay: float, embedding_lr: float | None = None) -> list[dict]:
@@ -348,22 +365,39 @@ def _fused_adamw(device: str | None) -> bool | None:
     return True if pick_device(device).type in ("cpu", "cuda") else None
 
 
-def _train_one_epoch(model, loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights, run_dir) -> dict:
-    """One pass over the training data (``weights``: the loss's class weights, or None);
-    returns the epoch's loss and throughput."""
+def _order_epoch(loader: DataLoader, epoch: int, seed: int) -> None:
+    """Make ``epoch``'s batch order depend on the seed and the epoch alone, so that a resumed run
+    replays it: the bucketing sampler's epoch, or the seed of plain shuffling's generator."""
+    if isinstance(loader.batch_sampler, LengthBucketBatchSampler):
+        loader.batch_sampler.epoch = epoch
+    else:
+        loader.generator.manual_seed(seed * 1_000_003 + epoch)
+
+
+def _train_one_epoch(
+    model, loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights, checkpoints, rng=None
+) -> dict:
+    """One pass over the training data (``weights``: the loss's class weights, or None), checkpointing
+    when due; from a mid-epoch checkpoint, the rest of the pass (``rng``: the checkpoint's random
+    state). Returns the epoch's loss and throughput."""
     model.train()
-    losses, samples, real_tokens, start, cpu_start = [], 0, 0, time.perf_counter(), time.process_time()
-    bar = progress(loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not accelerator.is_local_main_process)
+    done, totals = state.epoch_step, state.epoch_totals or dict.fromkeys(_TOTALS, 0)
+    batches = accelerator.skip_first_batches(loader, done) if done else loader
+    bar = progress(batches, initial=done, total=len(loader), desc=f"epoch {epoch + 1}/{epochs}",
+                   disable=not accelerator.is_local_main_process)
+    start, cpu_start = time.perf_counter(), time.process_time()
     for batch in bar:
+        if rng is not None:  # only now: starting the loader drew from it before the checkpoint too
+            _set_rng_state(rng)
+            rng = None
         labels = batch.pop("labels")
         with accelerator.autocast():
             logits = model(**batch).logits
             loss = F.cross_entropy(logits.float(), labels, weight=weights)
         if not torch.isfinite(loss):
-            kept = f"{run_dir / runs.CHECKPOINT_FILE} (epoch {state.epoch})" if state.epoch else "none yet"
             raise TrainingDiverged(
                 f"the loss became {loss.item()} at epoch {epoch + 1}, step {state.step + 1}; last good "
-                f"checkpoint: {kept}. Lower the learning rate (--lr) or check the data"
+                f"checkpoint: {checkpoints.last}. Lower the learning rate (--lr) or check the data"
             )
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
@@ -371,20 +405,34 @@ def _train_one_epoch(model, loader, optimizer, scheduler, accelerator, config, s
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         state.step += 1
-        losses.append(loss.item())
-        samples += len(labels) * accelerator.num_processes
-        real_tokens += int(batch["attention_mask"].sum()) * accelerator.num_processes
-        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
-    seconds = time.perf_counter() - start
-    state.step_losses += losses
+        state.epoch_step += 1
+        state.step_losses.append(loss.item())
+        totals["samples"] += len(labels) * accelerator.num_processes
+        totals["real_tokens"] += int(batch["attention_mask"].sum()) * accelerator.num_processes
+        bar.set_postfix(loss=f"{np.mean(state.step_losses[-50:]):.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
+        if checkpoints.due(state.step) and state.epoch_step < len(loader):  # the epoch's end saves anyway
+            state.epoch_totals = _with_time(totals, start, cpu_start)
+            checkpoints.save(accelerator.unwrap_model(model), optimizer, scheduler, state)
+    totals = _with_time(totals, start, cpu_start)
+    losses = state.step_losses[len(state.step_losses) - state.epoch_step:]
+    state.epoch_step, state.epoch_totals = 0, {}
     return {
         "epoch": epoch + 1,
         "train_loss": float(np.mean(losses)),
-        "seconds": seconds,
-        "cpu_seconds": time.process_time() - cpu_start,  # this process's CPU time (all its threads)
-        "samples_per_second": samples / seconds,
-        "real_tokens_per_second": real_tokens / seconds,
+        "seconds": totals["seconds"],
+        "cpu_seconds": totals["cpu_seconds"],  # this process's CPU time (all its threads)
+        "samples_per_second": totals["samples"] / totals["seconds"],
+        "real_tokens_per_second": totals["real_tokens"] / totals["seconds"],
     }
+
+
+_TOTALS = ("samples", "real_tokens", "seconds", "cpu_seconds")
+
+
+def _with_time(totals: dict, start: float, cpu_start: float) -> dict:
+    """``totals`` plus the wall and CPU seconds since ``start`` and ``cpu_start``."""
+    return {**totals, "seconds": totals["seconds"] + time.perf_counter() - start,
+            "cpu_seconds": totals["cpu_seconds"] + time.process_time() - cpu_start}
 
 
 def _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation, epoch) -> None:
@@ -402,7 +450,8 @@ def _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation
 def _start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_info, splits, tokenizer, model) -> None:
     """Create the run directory and record everything needed to reproduce the run."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (runs.CHECKPOINT_FILE, runs.METRICS_FILE, runs.HISTORY_FILE, "model.safetensors"):
+    runs.keep_checkpoints(run_dir, 0)
+    for stale in (runs.METRICS_FILE, runs.HISTORY_FILE, "model.safetensors"):
         (run_dir / stale).unlink(missing_ok=True)
     runs.write_json(run_dir / runs.INFO_FILE, {
         "label_names": names,
@@ -418,15 +467,44 @@ def _start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_in
     model.config.save_pretrained(run_dir)
 
 
-def _checkpoint(run_dir, model, optimizer, scheduler, state: _TrainState) -> None:
-    """Everything needed to continue after the last finished epoch, in one atomic file."""
-    runs.save_torch(run_dir / runs.CHECKPOINT_FILE, {
-        "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "state": asdict(state),
-        "rng": _rng_state(),
-    })
+class _Checkpoints:
+    """When to checkpoint (``config.checkpoint_steps`` steps or ``config.checkpoint_minutes`` after
+    the last one), and which is the last good one."""
+
+    def __init__(self, run_dir: Path, config: TrainConfig, main: bool, restored: _TrainState | None, newest: bool):
+        self.run_dir, self.config, self.main = run_dir, config, main  # main: the process that writes
+        self.step, self.time = (restored.step if restored else 0), time.monotonic()
+        self.previous = self.step if newest else None  # the step of checkpoint.pt, if it is intact
+        self.saved = _position(restored) if restored else None
+
+    @property
+    def last(self) -> str:
+        """The last good checkpoint, for messages."""
+        return f"{self.run_dir / runs.CHECKPOINT_FILE} ({self.saved})" if self.saved else "none yet"
+
+    def due(self, step: int) -> bool:
+        return (step - self.step >= self.config.checkpoint_steps
+                or time.monotonic() - self.time >= 60 * self.config.checkpoint_minutes)
+
+    def save(self, model, optimizer, scheduler, state: _TrainState) -> None:
+        """Everything needed to continue from here, in one atomic file."""
+        if self.main:
+            runs.save_checkpoint(self.run_dir, {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "state": asdict(state),
+                "rng": _rng_state(),
+            }, self.previous, self.config.keep_checkpoints)
+        self.step = self.previous = state.step
+        self.time, self.saved = time.monotonic(), _position(state)
+
+
+def _position(state: _TrainState) -> str:
+    """Where a checkpoint of ``state`` is: "epoch 1", or "step 70, epoch 2 batch 20"."""
+    if not state.epoch_step:
+        return f"epoch {state.epoch}"
+    return f"step {state.step}, epoch {state.epoch + 1} batch {state.epoch_step}"
 
 
 def _rng_state() -> dict:
@@ -446,15 +524,13 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _restore(run_dir: Path, names, splits, model, optimizer, scheduler) -> _TrainState:
-    """Load the last checkpoint of ``run_dir`` into model, optimizer, scheduler and RNGs, after
-    checking that the data are the run's (``splits``: their fingerprints)."""
-    path = run_dir / runs.CHECKPOINT_FILE
-    if not path.is_file():
-        raise BertclfError(
-            f"nothing to resume in {run_dir}: no {runs.CHECKPOINT_FILE} (a run saves one after each "
-            "finished epoch); train without --resume"
-        )
+def _restore(
+    run_dir: Path, names, splits, model, optimizer, scheduler, accelerator
+) -> tuple[_TrainState, dict | None, bool]:
+    """Load the last good checkpoint of ``run_dir`` into model, optimizer, scheduler and RNGs, after
+    checking that the data are the run's (``splits``: their fingerprints). Returns the training
+    state, the RNG state still to set (a mid-epoch checkpoint: once the epoch's loader has started)
+    and whether the checkpoint is the newest one, ``checkpoint.pt``."""
     info = runs.read_json(run_dir / runs.INFO_FILE)
     if info["label_names"] != names:
         raise BertclfError(
@@ -463,22 +539,50 @@ def _restore(run_dir: Path, names, splits, model, optimizer, scheduler) -> _Trai
     differences = runs.data_differences(info.get("splits", {}), splits)
     if differences:
         raise BertclfError(f"the data differ from the run's ({'; '.join(differences)}): resume with the same data")
-    saved = torch.load(path, map_location="cpu", weights_only=False)  # the model is on CPU until prepared
+    saved, path = _last_good_checkpoint(run_dir, accelerator)
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
-    _set_rng_state(saved["rng"])
     known = {f.name for f in fields(_TrainState)}
-    return _TrainState(**{k: v for k, v in saved["state"].items() if k in known})
+    state = _TrainState(**{k: v for k, v in saved["state"].items() if k in known})
+    rng = saved["rng"]
+    if not state.epoch_step:
+        _set_rng_state(rng)
+        rng = None
+    return state, rng, path.name == runs.CHECKPOINT_FILE
+
+
+def _last_good_checkpoint(run_dir: Path, accelerator) -> tuple[dict, Path]:
+    """The newest checkpoint that loads, and its path; damaged newer ones are named and passed over
+    (an older checkpoint of the same run replays the same steps)."""
+    found = runs.checkpoints(run_dir)
+    if not found:
+        raise BertclfError(
+            f"nothing to resume in {run_dir}: no {runs.CHECKPOINT_FILE} (a run saves one every few minutes "
+            "and after each epoch); train without --resume"
+        )
+    damaged = []
+    for path in found:
+        try:
+            saved = runs.load_checkpoint(path)
+        except BertclfError as error:
+            damaged.append(str(error))
+            continue
+        if damaged:
+            accelerator.print(f"[bertclf] {'; '.join(damaged)}: resuming from {path}, the last good checkpoint")
+        return saved, path
+    raise BertclfError(
+        f"{'; '.join(damaged)}, and no intact checkpoint is left: start over with overwrite=True (CLI: --overwrite)"
+    )
 
 
 @contextmanager
-def _report_interrupt(run_dir: Path, state: _TrainState):
+def _report_interrupt(run_dir: Path, state: _TrainState, checkpoints: _Checkpoints):
     """On Ctrl-C/SIGTERM, say what was kept and how to continue, then re-raise."""
     try:
         yield
     except KeyboardInterrupt:
-        kept = f"epoch {state.epoch} checkpoint" if state.epoch else "nothing yet (no epoch finished)"
+        kept = f"the checkpoint of {checkpoints.saved}" if checkpoints.saved else "nothing yet (no checkpoint saved)"
         print(f"\n[bertclf] interrupted at step {state.step}; {run_dir} keeps {kept}. "
               f"Continue with: bertclf train --resume {run_dir}")
         raise

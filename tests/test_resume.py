@@ -1,6 +1,8 @@
-"""Interrupted training loses nothing: Ctrl-C or SIGTERM keeps the last finished epoch's
-checkpoint intact, and resuming ends with exactly the metrics of an uninterrupted run.
-A NaN or infinite loss stops training with an error naming the step and the checkpoint."""
+"""Interrupted training loses at most the checkpoint interval: Ctrl-C, SIGTERM or kill -9 keeps
+the last checkpoint (every N steps or M minutes, and each epoch's end) intact, resuming from it,
+mid-epoch too, ends with exactly the metrics of an uninterrupted run, and a damaged checkpoint is
+named and passed over for the one before. A NaN or infinite loss stops training with an error
+naming the step and the checkpoint."""
 
 import os
 import select
@@ -88,7 +90,7 @@ def test_interrupt_mid_epoch_2_keeps_epoch_1_and_resume_matches_uninterrupted(
     with pytest.raises(KeyboardInterrupt):
         train.fit(dsd, run_dir, config(tiny_model_dir))
     out = capsys.readouterr().out
-    assert f"interrupted at step {STEPS_PER_EPOCH + 19}" in out and "keeps epoch 1 checkpoint" in out
+    assert f"interrupted at step {STEPS_PER_EPOCH + 19}" in out and "keeps the checkpoint of epoch 1" in out
     assert f"bertclf train --resume {run_dir}" in out
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
     assert_checkpoint_of_epoch(run_dir, 1)
@@ -160,8 +162,8 @@ def read_until(stream, needle: bytes, process, timeout: float) -> bytes:
     return seen
 
 
-def test_sigterm_to_bertclf_train_then_resume_matches_uninterrupted(tiny_model_dir, uninterrupted, tmp_path, capsys):
-    run_dir = tmp_path / "run"
+def bertclf_train(tiny_model_dir, run_dir: Path, *flags: str, **pipes) -> subprocess.Popen:
+    """``bertclf train`` in a process of its own, with the flags for :func:`config`'s settings."""
     script = Path(sys.executable).with_name("bertclf")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "bertclf.cli"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "BERTCLF_PROFILE": "quick"}
@@ -169,22 +171,14 @@ def test_sigterm_to_bertclf_train_then_resume_matches_uninterrupted(tiny_model_d
         "--dataset", "tweets", "--train-size", str(SIZES["train_size"]), "--eval-size", str(SIZES["eval_size"]),
         "--model", str(tiny_model_dir), "--epochs", str(SETTINGS["epochs"]), "--lr", str(SETTINGS["learning_rate"]),
         "--batch-size", str(SETTINGS["batch_size"]), "--max-length", str(SETTINGS["max_length"]),
-        "--seed", str(SETTINGS["seed"]), "--out", str(run_dir), "--no-baseline",
+        "--seed", str(SETTINGS["seed"]), "--out", str(run_dir), "--no-baseline", *flags,
     ]
-    process = subprocess.Popen([*command, "train", *flags], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        read_until(process.stderr, b"epoch 2/3", process, timeout=300)
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 130, err.decode()[-2000:]
-    assert b"Traceback" not in err
-    assert b"keeps epoch 1 checkpoint" in out and f"bertclf train --resume {run_dir}".encode() in out
-    assert_checkpoint_of_epoch(run_dir, 1)
+    return subprocess.Popen([*command, "train", *flags], env=env, **pipes)
 
-    # `bertclf train --resume`, in this process to save a second start-up of torch
+
+def assert_resume_matches(run_dir: Path, uninterrupted: Path, capsys) -> None:
+    """`bertclf train --resume` (in this process, to save a second start-up of torch) ends with the
+    metrics, epochs and step losses of the uninterrupted run."""
     assert cli.main(["train", "--resume", str(run_dir)]) == 0
     assert "test accuracy" in capsys.readouterr().out
     assert comparable(runs.read_json(run_dir / runs.METRICS_FILE)) == comparable(
@@ -194,6 +188,43 @@ def test_sigterm_to_bertclf_train_then_resume_matches_uninterrupted(tiny_model_d
     reference = runs.read_json(uninterrupted / runs.HISTORY_FILE)
     assert history["step_losses"] == reference["step_losses"]
     assert scores(history["epochs"]) == scores(reference["epochs"])
+
+
+def test_sigterm_to_bertclf_train_then_resume_matches_uninterrupted(tiny_model_dir, uninterrupted, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    process = bertclf_train(tiny_model_dir, run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        read_until(process.stderr, b"epoch 2/3", process, timeout=300)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err.decode()[-2000:]
+    assert b"Traceback" not in err
+    assert b"keeps the checkpoint of epoch 1" in out and f"bertclf train --resume {run_dir}".encode() in out
+    assert_checkpoint_of_epoch(run_dir, 1)
+    assert_resume_matches(run_dir, uninterrupted, capsys)
+
+
+def test_kill_9_of_bertclf_train_mid_epoch_loses_at_most_the_interval(tiny_model_dir, uninterrupted, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    process = bertclf_train(tiny_model_dir, run_dir, "--checkpoint-steps", "20",
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 300
+        while not (run_dir / runs.CHECKPOINT_FILE).exists():  # the first: step 20 of epoch 1's 50
+            assert process.poll() is None and time.monotonic() < deadline, "no step checkpoint in time"
+            time.sleep(0.05)
+        process.kill()
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    saved = runs.load_checkpoint(runs.checkpoints(run_dir)[0])["state"]
+    assert saved["epoch"] == 0 and saved["step"] in (20, 40)  # mid-epoch 1: at most 20 steps lost
+    assert not (run_dir / runs.METRICS_FILE).exists()
+    assert_resume_matches(run_dir, uninterrupted, capsys)
 
 
 def test_a_run_on_in_memory_data_resumes_when_given_the_data_again(tiny_model_dir, tmp_path, monkeypatch, capsys):
@@ -218,3 +249,76 @@ def cli_error_line(capsys, *argv) -> str:
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return [line for line in err.splitlines() if line.startswith("bertclf: error:")][-1]
+
+
+# --- step checkpoints: every N steps or M minutes, exact mid-epoch resume, keep-last-k ------------
+
+
+def test_mid_epoch_checkpoints_keep_the_newest_two_and_resume_exactly(
+    tiny_model_dir, dsd, uninterrupted, tmp_path, monkeypatch, capsys
+):
+    run_dir = tmp_path / "run"
+    every_15 = train.TrainConfig.from_profile(model=str(tiny_model_dir), checkpoint_steps=15, **SETTINGS)
+    interrupt_at(monkeypatch, STEPS_PER_EPOCH + 35, "ctrl-c")  # saved: steps 15, 30, 45, 50 (epoch 1), 65, 80
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(dsd, run_dir, every_15)
+    assert "keeps the checkpoint of step 80, epoch 2 batch 30" in capsys.readouterr().out
+    assert [p.name for p in runs.checkpoints(run_dir)] == ["checkpoint.pt", "checkpoint-65.pt"]
+    saved = torch.load(run_dir / runs.CHECKPOINT_FILE, weights_only=False)["state"]
+    assert (saved["epoch"], saved["step"], saved["epoch_step"], len(saved["step_losses"])) == (1, 80, 30, 80)
+    monkeypatch.undo()
+
+    result = train.resume(run_dir)
+    reference = runs.read_json(uninterrupted / runs.HISTORY_FILE)
+    assert result.step_losses == reference["step_losses"]
+    assert scores(result.history) == scores(reference["epochs"])
+    assert comparable(runs.read_json(run_dir / runs.METRICS_FILE)) == comparable(
+        runs.read_json(uninterrupted / runs.METRICS_FILE)
+    )
+    assert [p.name for p in runs.checkpoints(run_dir)] == ["checkpoint.pt"]  # finished: the older one goes
+
+
+def test_a_truncated_checkpoint_is_named_and_resume_falls_back_to_the_last_good_one(
+    tiny_model_dir, tmp_path, monkeypatch, capsys
+):
+    rows = [(f"I love thing {i}", "pos") for i in range(40)] + [(f"I hate thing {i}", "neg") for i in range(40)]
+    dsd = data.from_frame(pd.DataFrame(rows, columns=["text", "label"]))
+    small = train.TrainConfig(model=str(tiny_model_dir), epochs=2, batch_size=8, max_length=32, learning_rate=1e-3,
+                              bucket=False, checkpoint_steps=3)  # plain shuffling: its order is replayed too
+    interrupt_at(monkeypatch, 15, "ctrl-c")  # 8 steps an epoch; saved: steps 3, 6, 8 (epoch 1), 11, 14
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(dsd, tmp_path / "run", small)
+    monkeypatch.undo()
+    newest, older = runs.checkpoints(tmp_path / "run")
+    assert older.name == "checkpoint-11.pt"  # epoch 2, batch 3
+    newest.write_bytes(newest.read_bytes()[:1000])
+
+    capsys.readouterr()
+    result = train.resume(tmp_path / "run", dsd)
+    out = capsys.readouterr().out
+    assert f"{newest} is damaged (RuntimeError" in out and f"resuming from {older}, the last good checkpoint" in out
+    reference = train.fit(dsd, tmp_path / "reference", small)
+    assert result.step_losses == reference.step_losses and result.test_metrics == reference.test_metrics
+
+    (tmp_path / "run" / runs.METRICS_FILE).unlink()
+    runs.load_checkpoint(newest)  # the finished run's checkpoint is intact again
+    newest.write_bytes(b"")
+    with pytest.raises(BertclfError, match=r"checkpoint.pt is damaged \(EOFError.*no intact checkpoint.*--overwrite"):
+        train.resume(tmp_path / "run", dsd)
+
+
+def test_a_checkpoint_is_due_every_n_steps_or_m_minutes_whichever_comes_first(tmp_path, monkeypatch):
+    clock = {"now": 0.0}
+    monkeypatch.setattr(train.time, "monotonic", lambda: clock["now"])
+    checkpoints = train._Checkpoints(
+        tmp_path, train.TrainConfig(checkpoint_steps=100, checkpoint_minutes=2), True, None, False
+    )
+    assert not checkpoints.due(99) and checkpoints.due(100)
+    clock["now"] = 119.0
+    assert not checkpoints.due(5)
+    clock["now"] = 120.0
+    assert checkpoints.due(5)
+    with pytest.raises(BertclfError, match="checkpoint_minutes must be more than 0"):
+        train.TrainConfig(checkpoint_minutes=0)
+    with pytest.raises(BertclfError, match="keep_checkpoints must be a positive integer"):
+        train.TrainConfig(keep_checkpoints=0)
