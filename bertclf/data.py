@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -348,12 +349,19 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if suffix in {".json", ".jsonl", ".ndjson"}:
             lines = suffix != ".json" or raw.lstrip()[:1] != b"["
             return pd.read_json(path, lines=lines, dtype=False)
-        sep = "\t" if suffix in {".tsv", ".tab"} else ","
-        return pd.read_csv(path, sep=sep, dtype=object, keep_default_na=False, na_values=[""])
+        sep = "\t" if suffix in {".tsv", ".tab"} else _delimiter(raw)
+        return pd.read_csv(path, sep=sep, dtype=object, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
     except (ValueError, json.JSONDecodeError, csv.Error, pd.errors.ParserError) as error:
         kind = "JSON" if suffix.startswith(".json") or suffix == ".ndjson" else "CSV/TSV"
         first = str(error).splitlines()[0][:200]
         raise BertclfError(f"{path} is not valid {kind}: {first}") from None
+
+
+def _delimiter(raw: bytes) -> str:
+    """The CSV's delimiter, from its header line: a comma, or the semicolon or tab of a
+    spreadsheet saved in a locale where the comma is the decimal mark."""
+    header = raw.split(b"\n", 1)[0]
+    return max([",", ";", "\t"], key=lambda sep: header.count(sep.encode()))
 
 
 def load_csv(
@@ -526,11 +534,16 @@ def from_frame(
     return _with_source(dsd, {}, cleaning=stats)
 
 
+_INTEGRAL = re.compile(r"([+-]?\d+)\.0*")  # "1.0", "1." and "1" are one class
+
+
 def _label_name(value: object) -> str:
-    """Labels are stored as class names (strings); ``1.0`` from a CSV reads as ``1``."""
+    """Labels are stored as class names (strings); ``1.0`` (a number, or text in a CSV) reads as ``1``."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return str(value).strip()
+    name = str(value).strip()
+    integral = _INTEGRAL.fullmatch(name)
+    return integral[1] if integral else name
 
 
 def _label_sort_key(name: str) -> tuple[int, float | str]:

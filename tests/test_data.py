@@ -123,3 +123,21 @@ def test_capping_a_split_with_a_rare_class_keeps_every_class():
     rows = [(f"common text {i}", "common") for i in range(200)] + [(f"rare text {i}", "rare") for i in range(10)]
     dsd = data.from_frame(pd.DataFrame(rows, columns=["text", "label"]), eval_size=8)  # 1 rare in validation
     assert {len(dsd["validation"]), len(set(dsd["validation"]["label"]))} == {8, 2}
+
+
+def test_labels_1_and_1_0_in_a_csv_are_one_class(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("text,label\n" + "".join(f"review {i},{['1', '1.0', '0', '0.0'][i % 4]}\n" for i in range(80)))
+    assert data.label_names(data.load_csv(path)) == ["0", "1"]
+
+
+@pytest.mark.parametrize("dialect", ["bom", "semicolon", "multi-line"])
+def test_spreadsheet_csvs_load(tmp_path, dialect):
+    texts = [f"review {i}" + ("\nsecond line, with a comma" if dialect == "multi-line" else "") for i in range(60)]
+    frame = pd.DataFrame({"text": texts, "label": ["good", "bad"] * 30})
+    path = tmp_path / "export.csv"
+    frame.to_csv(path, index=False, sep=";" if dialect == "semicolon" else ",",
+                 encoding="utf-8-sig" if dialect == "bom" else "utf-8")
+    dsd = data.load_csv(path)
+    assert sorted(t for s in dsd.values() for t in s["text"]) == sorted(texts)
+    assert data.label_names(dsd) == ["bad", "good"]
