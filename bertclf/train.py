@@ -229,7 +229,7 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
             accelerator.wait_for_everyone()
 
     model = accelerator.unwrap_model(model)
-    model.load_state_dict(load_file(run_dir / "model.safetensors"), strict=False)
+    model.load_state_dict(load_file(run_dir / "model.safetensors"))  # the best epoch's weights, every one
     test = None
     if evaluate_test:
         test = evaluate_model(

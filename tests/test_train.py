@@ -222,3 +222,31 @@ def test_the_word_embeddings_can_get_their_own_learning_rate(tiny_model_dir):
     assert all("lr" not in g for g in train._parameter_groups(model, 0.01))
     with pytest.raises(BertclfError, match="embedding_learning_rate must be between 0 and 1"):
         train.TrainConfig(embedding_learning_rate=2.0)
+
+
+def test_a_distilbert_trains_through_fit_and_predicts_through_classifier(tmp_path):
+    """Not only BERT: a tiny random DistilBERT, whose tokenizer gives no token_type_ids."""
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
+
+    from bertclf.inference import Classifier
+    from bertclf.modeling import load_tokenizer
+
+    model_dir = tmp_path / "tiny-distilbert"
+    load_tokenizer().save_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, model_input_names=["input_ids", "attention_mask"])
+    torch.manual_seed(0)
+    config = DistilBertConfig(vocab_size=tokenizer.vocab_size, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                              max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id)
+    DistilBertForSequenceClassification(config).save_pretrained(model_dir)
+    tokenizer.model_max_length = 128
+    tokenizer.save_pretrained(model_dir)
+    rows = [(f"I love thing {i}", "pos") for i in range(40)] + [(f"I hate thing {i}", "neg") for i in range(40)]
+    dsd = data.from_frame(pd.DataFrame(rows, columns=["text", "label"]))
+    result = train.fit(dsd, tmp_path / "run", train.TrainConfig(
+        model=str(model_dir), epochs=3, batch_size=8, max_length=32, learning_rate=1e-3))
+    assert runs.run_info(result.run_dir)["label_names"] == ["neg", "pos"]
+    assert result.test_metrics["accuracy"] >= 0.5
+    clf = Classifier.load(result.run_dir)
+    assert type(clf.model).__name__ == "DistilBertForSequenceClassification"
+    assert "token_type_ids" not in clf.tokenizer("a text")
+    assert {p["label"] for p in clf.predict(["I love this", "I hate that"])} <= {"neg", "pos"}
