@@ -59,3 +59,33 @@ def test_bad_input_prints_one_line_and_exits_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
     assert "tweets" in result.stderr  # names the known data sets
+
+
+def test_evaluate_split_scores_the_chosen_split(tiny_run_dir, capsys):
+    assert cli.main(["evaluate", str(tiny_run_dir), "--split", "validation"]) == 0
+    out = capsys.readouterr().out
+    recorded = json.loads((tiny_run_dir / "metrics.json").read_text())["validation"]  # the best epoch's
+    scored = json.loads(out[: out.index("}\n}") + 3])
+    assert list(scored) == ["validation"] and scored["validation"]["accuracy"] == recorded["accuracy"]
+
+
+def predicted(capsys, *argv) -> list[dict]:
+    capsys.readouterr()
+    assert cli.main(["predict", *map(str, argv), "--json"]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_predict_long_texts_and_quantize_match_the_api(tiny_run_dir, capsys):
+    from bertclf.inference import Classifier
+
+    texts = [" ".join(["what a wonderful day"] * 40) + " but then it rained", "so sad today"]  # 160+ tokens > 48
+    clf = Classifier.load(tiny_run_dir)
+    truncated = predicted(capsys, tiny_run_dir, *texts)[0]["score"]
+    for how in ("head_tail", "sliding"):
+        rows = predicted(capsys, tiny_run_dir, *texts, "--long-texts", how)
+        assert [{k: r[k] for k in ("label", "score")} for r in rows] == [
+            {k: p[k] for k in ("label", "score")} for p in clf.predict(texts, long_texts=how)
+        ]
+        assert rows[0]["score"] != truncated  # the long text's end was read
+    quantized = Classifier.load(tiny_run_dir, quantize=True).predict(texts)
+    assert [r["label"] for r in predicted(capsys, tiny_run_dir, *texts, "--quantize")] == [p["label"] for p in quantized]
