@@ -24,6 +24,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import signal
 import socket
 import tempfile
@@ -176,17 +177,28 @@ def data_differences(recorded: dict, current: dict) -> list[str]:
 @contextmanager
 def locked(run_dir: Path):
     """Hold ``run_dir``'s lock file while training into it: a second run into the same directory
-    is refused while the first one's process lives; a lock left by a dead process is taken over."""
+    is refused while the first one's process lives; a lock left by a dead process is taken over,
+    with the temporary files that process left half-written."""
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise BertclfError(f"the run directory {run_dir} is a file: choose another path (CLI: --out)")
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK_FILE
     _take_lock(path)
+    _remove_leftovers(run_dir)
     try:
         yield
     finally:
         path.unlink(missing_ok=True)
+
+
+def _remove_leftovers(run_dir: Path) -> None:
+    """Remove what a killed run was writing (:func:`_temporary` files, :func:`save_model`'s staging
+    directories); only under the lock, which tells that no live process writes them."""
+    for leftover in run_dir.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
+    for staging in run_dir.glob(".model.*"):
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _take_lock(path: Path) -> None:

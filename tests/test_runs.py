@@ -105,6 +105,16 @@ def test_a_lock_left_by_a_crashed_run_is_taken_over_and_removed_after(tmp_path):
     assert not lock.exists()
 
 
+def test_taking_over_a_dead_runs_lock_removes_its_half_written_files(tmp_path):
+    (tmp_path / runs.LOCK_FILE).write_text(f"{socket.gethostname()} {dead_pid()}")
+    (tmp_path / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half a checkpoint")  # kill -9 while saving
+    (tmp_path / ".model.a1b2").mkdir()
+    (tmp_path / ".model.a1b2" / "model.safetensors").write_bytes(b"half a model")
+    (tmp_path / runs.CHECKPOINT_FILE).write_bytes(b"kept")
+    with runs.locked(tmp_path):
+        assert sorted(p.name for p in tmp_path.iterdir()) == [runs.LOCK_FILE, runs.CHECKPOINT_FILE]
+
+
 def test_the_lock_is_released_when_training_fails(tmp_path, tweets, tiny_model_dir):
     config = train.TrainConfig(model=str(tiny_model_dir), max_length=512)  # over the model's 128 positions
     with pytest.raises(BertclfError, match="max_length=512"):
