@@ -374,6 +374,9 @@ def _order_epoch(loader: DataLoader, epoch: int, seed: int) -> None:
         loader.generator.manual_seed(seed * 1_000_003 + epoch)
 
 
+_TOTALS = ("samples", "real_tokens", "seconds", "cpu_seconds")  # an epoch's, kept across a mid-epoch resume
+
+
 def _train_one_epoch(
     model, loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights, checkpoints, rng=None
 ) -> dict:
@@ -381,7 +384,7 @@ def _train_one_epoch(
     when due; from a mid-epoch checkpoint, the rest of the pass (``rng``: the checkpoint's random
     state). Returns the epoch's loss and throughput."""
     model.train()
-    done, totals = state.epoch_step, state.epoch_totals or dict.fromkeys(_TOTALS, 0)
+    done, totals = state.epoch_step, dict(state.epoch_totals) or dict.fromkeys(_TOTALS, 0)
     batches = accelerator.skip_first_batches(loader, done) if done else loader
     bar = progress(batches, initial=done, total=len(loader), desc=f"epoch {epoch + 1}/{epochs}",
                    disable=not accelerator.is_local_main_process)
@@ -411,8 +414,10 @@ def _train_one_epoch(
         totals["real_tokens"] += int(batch["attention_mask"].sum()) * accelerator.num_processes
         bar.set_postfix(loss=f"{np.mean(state.step_losses[-50:]):.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
         if checkpoints.due(state.step) and state.epoch_step < len(loader):  # the epoch's end saves anyway
-            state.epoch_totals = _with_time(totals, start, cpu_start)
+            totals = _with_time(totals, start, cpu_start)
+            state.epoch_totals = dict(totals)
             checkpoints.save(accelerator.unwrap_model(model), optimizer, scheduler, state)
+            start, cpu_start = time.perf_counter(), time.process_time()  # saving is not training time
     totals = _with_time(totals, start, cpu_start)
     losses = state.step_losses[len(state.step_losses) - state.epoch_step:]
     state.epoch_step, state.epoch_totals = 0, {}
@@ -424,9 +429,6 @@ def _train_one_epoch(
         "samples_per_second": totals["samples"] / totals["seconds"],
         "real_tokens_per_second": totals["real_tokens"] / totals["seconds"],
     }
-
-
-_TOTALS = ("samples", "real_tokens", "seconds", "cpu_seconds")
 
 
 def _with_time(totals: dict, start: float, cpu_start: float) -> dict:
