@@ -129,7 +129,11 @@ def cmd_train(args: argparse.Namespace) -> None:
     from bertclf.profiles import describe
 
     if args.resume:  # with the recorded data, or --dataset/--csv for a run that records none
-        result = train.resume(args.resume, _load_data(args) if (args.dataset or args.csv) else None)
+        result = train.resume(
+            args.resume, _load_data(args) if (args.dataset or args.csv) else None,
+            checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes,
+            keep_checkpoints=args.keep_checkpoints,
+        )
         dsd = None
     else:
         if not (args.dataset or args.csv):

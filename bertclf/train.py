@@ -17,7 +17,7 @@ import math
 import random
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -591,14 +591,24 @@ def _report_interrupt(run_dir: Path, state: _TrainState, checkpoints: _Checkpoin
 
 
 def resume(
-    run_dir: str | Path, dsd: DatasetDict | Dataset | None = None, *, text_column: str = "text", label_column: str = "label"
+    run_dir: str | Path,
+    dsd: DatasetDict | Dataset | None = None,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    **checkpointing,
 ) -> TrainResult:
     """Continue an interrupted run from its last checkpoint, with the data it recorded
     (or ``dsd``, with :func:`fit`'s ``text_column``/``label_column``: a run trained on an
-    in-memory ``DatasetDict`` records no source)."""
+    in-memory ``DatasetDict`` records no source). ``checkpointing``: new ``checkpoint_steps``,
+    ``checkpoint_minutes`` or ``keep_checkpoints`` (``None``: the run's); the rest is the run's."""
     info = runs.read_json(Path(run_dir) / runs.INFO_FILE) if (Path(run_dir) / runs.INFO_FILE).is_file() else None
     if info is None:
         raise BertclfError(f"{run_dir} is not a bertclf run directory (no {runs.INFO_FILE}): check the path")
+    other = sorted(set(checkpointing) - set(CHECKPOINTING))
+    if other:
+        raise BertclfError(f"resume changes only {', '.join(CHECKPOINTING)}, not {', '.join(other)}: train a new run")
+    config = replace(TrainConfig(**info["config"]), **{k: v for k, v in checkpointing.items() if v is not None})
     dsd = dsd if dsd is not None else data_module.reload(info["data"])
-    return fit(dsd, run_dir, TrainConfig(**info["config"]), data_info=info["data"], resume=True,
+    return fit(dsd, run_dir, config, data_info=info["data"], resume=True,
                text_column=text_column, label_column=label_column)

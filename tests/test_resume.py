@@ -294,7 +294,16 @@ def test_a_truncated_checkpoint_is_named_and_resume_falls_back_to_the_last_good_
     newest.write_bytes(newest.read_bytes()[:1000])
 
     capsys.readouterr()
-    result = train.resume(tmp_path / "run", dsd)
+    saved_at, save = [], runs.save_checkpoint
+
+    def recording_save(run_dir, obj, *args):
+        saved_at.append(obj["state"]["step"])
+        save(run_dir, obj, *args)
+
+    monkeypatch.setattr(runs, "save_checkpoint", recording_save)
+    result = train.resume(tmp_path / "run", dsd, checkpoint_steps=2)  # how often to save may change
+    monkeypatch.undo()
+    assert saved_at == [13, 15, 16]  # from step 11: every 2 steps, and the epoch's end
     out = capsys.readouterr().out
     assert f"{newest} is damaged (RuntimeError" in out and f"resuming from {older}, the last good checkpoint" in out
     reference = train.fit(dsd, tmp_path / "reference", small)
@@ -305,6 +314,8 @@ def test_a_truncated_checkpoint_is_named_and_resume_falls_back_to_the_last_good_
     newest.write_bytes(b"")
     with pytest.raises(BertclfError, match=r"checkpoint.pt is damaged \(EOFError.*no intact checkpoint.*--overwrite"):
         train.resume(tmp_path / "run", dsd)
+    with pytest.raises(BertclfError, match="resume changes only checkpoint_steps.*not learning_rate"):
+        train.resume(tmp_path / "run", dsd, learning_rate=1e-4)
 
 
 def test_a_checkpoint_is_due_every_n_steps_or_m_minutes_whichever_comes_first(tmp_path, monkeypatch):
