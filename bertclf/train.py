@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from accelerate import Accelerator
+from accelerate.utils import broadcast, gather_object
 from datasets import Dataset, DatasetDict
 from safetensors.torch import load_file
 from bertclf.progress import progress
@@ -201,7 +202,7 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
     elif accelerator.is_main_process:
         _start_run_dir(run_dir, config, names, data_info, splits, tokenizer, model)
     accelerator.wait_for_everyone()
-    checkpoints = _Checkpoints(run_dir, config, accelerator.is_main_process, state if resume else None, newest)
+    checkpoints = _Checkpoints(run_dir, config, accelerator, state if resume else None, newest)
     plain_loader = train_loader
     model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
 
@@ -473,8 +474,8 @@ class _Checkpoints:
     """When to checkpoint (``config.checkpoint_steps`` steps or ``config.checkpoint_minutes`` after
     the last one), and which is the last good one."""
 
-    def __init__(self, run_dir: Path, config: TrainConfig, main: bool, restored: _TrainState | None, newest: bool):
-        self.run_dir, self.config, self.main = run_dir, config, main  # main: the process that writes
+    def __init__(self, run_dir: Path, config: TrainConfig, accelerator, restored: _TrainState | None, newest: bool):
+        self.run_dir, self.config, self.accelerator = run_dir, config, accelerator
         self.step, self.time = (restored.step if restored else 0), time.monotonic()
         self.previous = self.step if newest else None  # the step of checkpoint.pt, if it is intact
         self.saved = _position(restored) if restored else None
@@ -485,18 +486,25 @@ class _Checkpoints:
         return f"{self.run_dir / runs.CHECKPOINT_FILE} ({self.saved})" if self.saved else "none yet"
 
     def due(self, step: int) -> bool:
-        return (step - self.step >= self.config.checkpoint_steps
-                or time.monotonic() - self.time >= 60 * self.config.checkpoint_minutes)
+        """Whether to checkpoint after ``step``; under several processes the main one's clock decides for all."""
+        if step - self.step >= self.config.checkpoint_steps:
+            return True
+        late = time.monotonic() - self.time >= 60 * self.config.checkpoint_minutes
+        if self.accelerator.num_processes == 1:
+            return late
+        return bool(broadcast(torch.tensor([int(late)], device=self.accelerator.device)).item())
 
     def save(self, model, optimizer, scheduler, state: _TrainState) -> None:
-        """Everything needed to continue from here, in one atomic file."""
-        if self.main:
+        """Everything needed to continue from here, in one atomic file (called by every process)."""
+        rngs = gather_object([_rng_state()])  # every process's: each draws its own dropout masks
+        if self.accelerator.is_main_process:
             runs.save_checkpoint(self.run_dir, {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "state": asdict(state),
-                "rng": _rng_state(),
+                "rng": rngs[0],
+                "rngs": rngs,
             }, self.previous, self.config.keep_checkpoints)
         self.step = self.previous = state.step
         self.time, self.saved = time.monotonic(), _position(state)
@@ -547,7 +555,8 @@ def _restore(
     scheduler.load_state_dict(saved["scheduler"])
     known = {f.name for f in fields(_TrainState)}
     state = _TrainState(**{k: v for k, v in saved["state"].items() if k in known})
-    rng = saved["rng"]
+    rngs = saved.get("rngs", [])  # this process's, when as many processes saved it (older runs: the main one's)
+    rng = rngs[accelerator.process_index] if len(rngs) == accelerator.num_processes else saved["rng"]
     if not state.epoch_step:
         _set_rng_state(rng)
         rng = None

@@ -1,11 +1,13 @@
 """A small fine-tune meant to run in several processes (tests/test_distributed.py):
 
-    torchrun --nproc_per_node 2 tests/distributed_fit.py OUT_DIR
+    torchrun --nproc_per_node 2 tests/distributed_fit.py OUT_DIR [--resume-check]
 
 Every process runs the same ``bertclf.train.fit`` (Accelerate spreads it over the processes:
 gloo on CPU, NCCL on GPUs) and writes ``OUT_DIR/rank<k>.json`` with what it saw: the world
 size, its optimizer steps, the schedule length, and how many test examples the gathered
 evaluation returned, so that the test can check that each example was counted exactly once.
+With ``--resume-check``: a run interrupted mid-epoch and resumed from its step checkpoint, and
+the same run uninterrupted; ``OUT_DIR/resume<k>.json`` holds both runs' losses and metrics.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 from accelerate import PartialState
 
 import bertclf.train as train_module
 from bertclf import data
-from bertclf.train import TrainConfig, fit
+from bertclf.train import TrainConfig, fit, resume
 
 TRAIN_SIZE, EVAL_SIZE, BATCH = 64, 30, 8  # 30 test examples: the last batch is split unevenly
 
@@ -57,5 +60,32 @@ def main(out_dir: Path) -> None:
     (out_dir / f"rank{state.process_index}.json").write_text(json.dumps(record, indent=2))
 
 
+def resume_check(out_dir: Path) -> None:
+    """96 texts in batches of 8: 6 steps an epoch per process; a checkpoint every 4 steps (4, 6 at
+    epoch 1's end, 10), interrupted before step 11 and resumed (epoch 2 from batch 5)."""
+    state = PartialState(cpu=True)
+    dsd = data.load("tweets", train_size=96, eval_size=EVAL_SIZE)
+    config = TrainConfig(epochs=2, batch_size=BATCH, eval_batch_size=BATCH, max_length=32, learning_rate=1e-4,
+                         device="cpu", seed=0, checkpoint_steps=4)
+    cross_entropy, calls = train_module.F.cross_entropy, [0]
+
+    def interrupting(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 11:
+            raise KeyboardInterrupt
+        return cross_entropy(*args, **kwargs)
+
+    train_module.F = SimpleNamespace(cross_entropy=interrupting)
+    try:
+        fit(dsd, out_dir / "interrupted", config)
+    except KeyboardInterrupt:
+        pass
+    train_module.F = SimpleNamespace(cross_entropy=cross_entropy)
+    runs = {"resumed": resume(out_dir / "interrupted", dsd), "reference": fit(dsd, out_dir / "reference", config)}
+    record = {name: {"step_losses": r.step_losses, "test": r.test_metrics, "validation": r.validation}
+              for name, r in runs.items()}
+    (out_dir / f"resume{state.process_index}.json").write_text(json.dumps(record, indent=2))
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    resume_check(Path(sys.argv[1])) if "--resume-check" in sys.argv else main(Path(sys.argv[1]))

@@ -74,3 +74,19 @@ def test_one_complete_run_directory_that_scores_the_same_in_one_process(two_proc
     single = evaluate_model(clf.model, clf.tokenizer, dsd["test"], max_length=32, batch_size=8).summary()
     assert single["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
     assert single["loss"] == pytest.approx(metrics["test"]["loss"], rel=1e-4)
+
+
+def test_two_processes_resume_mid_epoch_exactly(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    command = [*torchrun(), "--standalone", "--nproc_per_node", "2", str(HELPER), str(tmp_path), "--resume-check"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "interrupted at step 10" in done.stdout and "keeps the checkpoint of step 10, epoch 2 batch 4" in done.stdout
+    records = [json.loads((tmp_path / f"resume{rank}.json").read_text()) for rank in (0, 1)]
+    assert len(records[0]["reference"]["step_losses"]) == 12
+    assert records[0]["resumed"] == records[0]["reference"]  # the main process's losses: the run directory's
+    for record in records:  # each process restores its own dropout generator: the same model on both
+        assert {k: v for k, v in record["resumed"].items() if k != "step_losses"} == {
+            k: v for k, v in record["reference"].items() if k != "step_losses"
+        }
+        assert record["resumed"]["step_losses"][10:] == record["reference"]["step_losses"][10:]  # after resuming

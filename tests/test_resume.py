@@ -322,7 +322,8 @@ def test_a_checkpoint_is_due_every_n_steps_or_m_minutes_whichever_comes_first(tm
     clock = {"now": 0.0}
     monkeypatch.setattr(train.time, "monotonic", lambda: clock["now"])
     checkpoints = train._Checkpoints(
-        tmp_path, train.TrainConfig(checkpoint_steps=100, checkpoint_minutes=2), True, None, False
+        tmp_path, train.TrainConfig(checkpoint_steps=100, checkpoint_minutes=2), SimpleNamespace(num_processes=1),
+        None, False,
     )
     assert not checkpoints.due(99) and checkpoints.due(100)
     clock["now"] = 119.0
