@@ -472,7 +472,8 @@ def _start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_in
 
 class _Checkpoints:
     """When to checkpoint (``config.checkpoint_steps`` steps or ``config.checkpoint_minutes`` after
-    the last one), and which is the last good one."""
+    the last one), and which is the last good one. One file per checkpoint rather than
+    ``accelerator.save_state``'s directory: it is replaced atomically and kept by renaming."""
 
     def __init__(self, run_dir: Path, config: TrainConfig, accelerator, restored: _TrainState | None, newest: bool):
         self.run_dir, self.config, self.accelerator = run_dir, config, accelerator
