@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--skip-chapters", action="store_true", help="only the CLI runs")
     parser.add_argument("--skip-cli", action="store_true", help="only the chapters")
     parser.add_argument("--chapters", nargs="*", help="chapter files to execute (default: every chapter in _toc.yml)")
+    parser.add_argument("--skip", nargs="*", default=[], help="chapter files not to execute")
     args = parser.parse_args()
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bertclf-rehearsal-"))
@@ -135,7 +136,7 @@ def main() -> None:
 
     if not args.skip_chapters:
         executed.mkdir(parents=True, exist_ok=True)
-        for chapter in args.chapters or chapters():
+        for chapter in [c for c in args.chapters or chapters() if c.split("/")[-1] not in args.skip]:
             source = ROOT / f"{chapter.removesuffix('.ipynb')}.ipynb"
             run([sys.executable, __file__, "--execute", str(source), str(executed / source.name)],
                 {**env, **CHAPTER_SIZES}, f"chapter {source.stem}", timings, cwd=source.parent)
