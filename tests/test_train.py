@@ -125,6 +125,8 @@ def test_small_data_trains_more_epochs_up_to_min_steps(tiny_model_dir, tmp_path,
     assert "2 steps an epoch: up to 3 epochs, not 1" in capsys.readouterr().out
     assert runs.run_info(tmp_path / "run")["config"]["epochs"] == 1, "the config is recorded as given"
     assert train.TrainConfig.from_profile().min_steps == train.MIN_STEPS
+    assert train.TrainConfig.from_profile(epochs=1).min_steps == 0, "epochs chosen by the caller are kept"
+    assert train.TrainConfig.from_profile(epochs=1, min_steps=50).min_steps == 50
 
 
 def test_balanced_class_weights_weigh_the_loss_by_inverse_class_frequency(tiny_model_dir, tmp_path, monkeypatch):
