@@ -17,7 +17,10 @@ from bertclf.errors import BertclfError
 def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
     source = parser.add_mutually_exclusive_group(required=required)
     source.add_argument("--dataset", help="a named data set (e.g. tweets, chinese_reviews, sst2) or a save_to_disk directory")
-    source.add_argument("--csv", type=Path, help="your own CSV/TSV/JSON(L) file")
+    source.add_argument("--csv", type=Path, help="your own CSV/TSV/JSON(L) file (the training file with the two below)")
+    parser.add_argument("--validation-csv", type=Path, help="with --csv: your validation file (else carved from --csv)")
+    parser.add_argument("--test-csv", type=Path, help="with --csv: your test file, kept as the test split")
+    parser.add_argument("--split-column", help="with --csv: column saying train/validation/test for each row")
     parser.add_argument("--text-column", default="text", help="column holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="column holding the label (default: label)")
     parser.add_argument("--drop-bad-rows", action="store_true", help="drop rows with empty texts/labels (warn)")
@@ -112,11 +115,15 @@ def _load_data(args: argparse.Namespace):
     from bertclf import data
 
     sizes = {k: v for k, v in (("train_size", args.train_size), ("eval_size", args.eval_size)) if v is not None}
+    given = {"validation": args.validation_csv, "test": args.test_csv}
     if args.csv:
+        files = {"train": args.csv, **{k: v for k, v in given.items() if v}} if any(given.values()) else args.csv
         return data.load_csv(
-            args.csv, args.text_column, args.label_column,
+            files, args.text_column, args.label_column, split_column=args.split_column,
             seed=args.seed, drop_bad_rows=args.drop_bad_rows, **sizes,
         )
+    if any(given.values()) or args.split_column:
+        raise BertclfError("--validation-csv, --test-csv and --split-column go with --csv (the training file)")
     return data.load(args.dataset, seed=args.seed, text_column=args.text_column,
                      label_column=args.label_column, **sizes)
 

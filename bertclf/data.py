@@ -223,6 +223,7 @@ def from_splits(
     seed: int = 0,
     train_size: int | None = None,
     eval_size: int | None = None,
+    kind: str = "official",
 ) -> DatasetDict:
     """Clean a data set that comes with its own splits, keeping them.
 
@@ -232,7 +233,8 @@ def from_splits(
     validation, then train), and the counts are recorded. A missing validation split is carved
     from train (so that train:validation is 80:10), and a missing or unlabelled test split too;
     with neither, train is split 80/10/10 as :func:`from_frame` does. Where each split came
-    from is recorded (:func:`split_note`).
+    from is recorded (:func:`split_note`), ``kind`` saying whose the splits are ("official"
+    on the Hub, "given" for your files).
     """
     unlabelled = [k for k in ("validation", "test") if k in parts and parts[k] is None]
     frames, stats = {}, {"rows": 0, "duplicate_rows": 0, "conflicting_texts": 0, "conflicting_rows": 0}
@@ -253,18 +255,18 @@ def from_splits(
             removed[f"{key}&{other}"] = int(shared.sum())
             frames[key] = frames[key][~shared]
         higher.append(key)
-    origin = {key: f"the official {key} split" for key in frames}
+    origin = {key: f"the {kind} {key} split" for key in frames}
     share = SPLIT_FRACTIONS[1] / (SPLIT_FRACTIONS[0] + SPLIT_FRACTIONS[1])  # 10 of every 90
     if "validation" not in frames and "test" not in frames:
         frames.update(split(frames["train"], seed=seed))
-        origin = {k: "split 80/10/10 from the official train split (the only one with labels)" for k in frames}
+        origin = {k: f"split 80/10/10 from the {kind} train split (the only one with labels)" for k in frames}
     else:
         for key in ("validation", "test"):
             if key not in frames:
                 frames["train"], frames[key] = _carve(frames["train"], share, seed)
                 why = "has no labels" if key in unlabelled else "does not exist"
-                origin[key] = f"carved from the official train split (the official {key} split {why})"
-                origin["train"] = "the official train split, less the rows carved from it"
+                origin[key] = f"carved from the {kind} train split (the {kind} {key} split {why})"
+                origin["train"] = f"the {kind} train split, less the rows carved from it"
     stats["removed_as_shared"] = removed
     stats["kept"] = sum(len(f) for f in frames.values())
     stats["splits"] = {key: origin[key] for key in ("train", "validation", "test")}
@@ -296,7 +298,7 @@ def as_splits(
     if _is_ready(dsd, text_column, label_column):
         return DatasetDict({key: dsd[key] for key in ("train", "validation", "test")})
     spec = HubSpec("", None, text_column, label_column)
-    splits = from_splits(_split_frames("your data", spec, dsd), seed=seed)
+    splits = from_splits(_split_frames("your data", spec, dsd), seed=seed, kind="given")
     print(f"[bertclf] {split_note(splits)}")
     return splits
 
@@ -364,38 +366,79 @@ def _delimiter(raw: bytes) -> str:
     return max([",", ";", "\t"], key=lambda sep: header.count(sep.encode()))
 
 
+SPLIT_NAMES = ("train", "validation", "test")
+
+
 def load_csv(
-    path: str | Path,
+    path: str | Path | dict[str, str | Path],
     text_column: str = "text",
     label_column: str = "label",
     *,
+    split_column: str | None = None,
     seed: int = 0,
     drop_bad_rows: bool = False,
     train_size: int | None = None,
     eval_size: int | None = None,
 ) -> DatasetDict:
-    """Load your own CSV/TSV/JSON(L) file into the same leakage-free splits as :func:`load`.
+    """Load your own CSV/TSV/JSON(L) data into the same leakage-free splits as :func:`load`.
 
-    Rows with a missing or blank text or label raise an error naming them; pass
-    ``drop_bad_rows=True`` to drop them with a warning instead.
+    ``path`` is one file (split 80/10/10, stratified and seeded), or a dict of files per split
+    (``{"train": ..., "test": ...}``, as in ``datasets.load_dataset("csv", data_files=...)``);
+    ``split_column`` names a column whose values (train/validation/test) say where each row
+    goes. Splits you give are kept (a missing validation or test split is carved from train),
+    as :func:`from_splits` describes. Rows with a missing or blank text or label raise an
+    error naming them; pass ``drop_bad_rows=True`` to drop them with a warning instead.
     """
+    files = {key: Path(p) for key, p in path.items()} if isinstance(path, dict) else {"all": Path(path)}
+    unknown = sorted(set(files) - {*SPLIT_NAMES, "all"})
+    if unknown or (isinstance(path, dict) and "train" not in files):
+        raise BertclfError(
+            f"files per split need a 'train' entry and only {', '.join(SPLIT_NAMES)} as keys, got {sorted(files)}"
+        )
+    extra = [split_column] if split_column else []
+    frames = {key: _read_columns(file, [text_column, label_column, *extra], drop_bad_rows) for key, file in files.items()}
+    if split_column:
+        if len(files) > 1:
+            raise BertclfError("use either files per split or split_column, not both")
+        frames = _by_split_column(frames["all"], split_column, files["all"])
+    sizes = {"train_size": train_size, "eval_size": eval_size}
+    if set(frames) == {"all"}:
+        dsd = from_frame(frames["all"], seed=seed, drop_bad_rows=drop_bad_rows, **sizes)
+    else:
+        dsd = from_splits(frames, seed=seed, kind="given", **sizes)
+        print(f"[bertclf] {split_note(dsd)}")
+    where = {key: str(file.resolve()) for key, file in files.items()}
+    return _with_source(dsd, {
+        "csv": where.get("all", where), "text_column": text_column, "label_column": label_column,
+        "split_column": split_column, "seed": seed, "drop_bad_rows": drop_bad_rows, **sizes,
+    })
+
+
+def _read_columns(path: Path, columns: list[str], drop_bad_rows: bool) -> pd.DataFrame:
+    """The file's ``columns`` (text and label renamed ``text``/``label``), rows checked."""
     frame = read_table(path)
-    missing = [c for c in (text_column, label_column) if c not in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise BertclfError(
             f"column(s) {', '.join(map(repr, missing))} not found in {path}; columns found: "
             f"{', '.join(map(repr, map(str, frame.columns)))}. Pass text_column=/label_column= "
             "(CLI: --text-column/--label-column)"
         )
-    frame = frame[[text_column, label_column]].rename(
-        columns={text_column: "text", label_column: "label"}
-    )
-    frame = check_rows(frame, drop_bad_rows=drop_bad_rows, first_line=_first_data_line(path))
-    dsd = from_frame(frame, seed=seed, drop_bad_rows=drop_bad_rows, train_size=train_size, eval_size=eval_size)
-    return _with_source(dsd, {
-        "csv": str(Path(path).resolve()), "text_column": text_column, "label_column": label_column,
-        "seed": seed, "drop_bad_rows": drop_bad_rows, "train_size": train_size, "eval_size": eval_size,
-    })
+    frame = frame[columns].rename(columns={columns[0]: "text", columns[1]: "label"})
+    return check_rows(frame, drop_bad_rows=drop_bad_rows, first_line=_first_data_line(path))
+
+
+def _by_split_column(frame: pd.DataFrame, column: str, path: Path) -> dict[str, pd.DataFrame]:
+    """Rows grouped by the split their ``column`` names (train/validation/test; dev → validation)."""
+    names = frame[column].astype(str).str.strip().str.lower().replace({"dev": "validation", "valid": "validation"})
+    unknown = sorted(set(names) - set(SPLIT_NAMES))
+    if unknown:
+        raise BertclfError(
+            f"column {column!r} of {path} has values {unknown[:5]}: use train, validation (or dev) and test"
+        )
+    if "train" not in set(names):
+        raise BertclfError(f"column {column!r} of {path} marks no row as train: at least the training rows need it")
+    return {key: frame.loc[names == key, ["text", "label"]] for key in SPLIT_NAMES if (names == key).any()}
 
 
 def _first_data_line(path: str | Path) -> int | None:
@@ -618,7 +661,8 @@ def reload(source_info: dict) -> DatasetDict:
     if "csv" in source_info:
         return load_csv(
             source_info["csv"], source_info["text_column"], source_info["label_column"],
-            seed=seed, drop_bad_rows=source_info.get("drop_bad_rows", False), **sizes,
+            split_column=source_info.get("split_column"), seed=seed,
+            drop_bad_rows=source_info.get("drop_bad_rows", False), **sizes,
         )
     raise BertclfError(
         "the run does not record where its data came from (it was trained on an in-memory "

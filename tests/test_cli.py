@@ -6,7 +6,7 @@ import sys
 
 import pandas as pd
 
-from bertclf import cli
+from bertclf import cli, runs
 
 
 def run_cli(*args, stdin=None):
@@ -89,3 +89,16 @@ def test_predict_long_texts_and_quantize_match_the_api(tiny_run_dir, capsys):
         assert rows[0]["score"] != truncated  # the long text's end was read
     quantized = Classifier.load(tiny_run_dir, quantize=True).predict(texts)
     assert [r["label"] for r in predicted(capsys, tiny_run_dir, *texts, "--quantize")] == [p["label"] for p in quantized]
+
+
+def test_train_keeps_a_users_test_file(tiny_model_dir, tmp_path, capsys):
+    rows = lambda start: pd.DataFrame(  # noqa: E731
+        [(f"I really {'love' if i % 2 else 'hate'} product {i}", "pos" if i % 2 else "neg") for i in range(start, start + 60)],
+        columns=["text", "label"])
+    rows(0).to_csv(tmp_path / "train.csv", index=False)
+    rows(500).to_csv(tmp_path / "test.csv", index=False)
+    code = cli.main(["train", "--csv", str(tmp_path / "train.csv"), "--test-csv", str(tmp_path / "test.csv"),
+                     "--model", str(tiny_model_dir), "--epochs", "1", "--max-length", "32", "--out", str(tmp_path / "run")])
+    assert code == 0 and "test: the given test split" in capsys.readouterr().out
+    assert runs.run_info(tmp_path / "run")["splits"]["test"]["rows"] == 60
+    assert cli.main(["train", "--dataset", "tweets", "--test-csv", str(tmp_path / "test.csv")]) == 2

@@ -141,3 +141,34 @@ def test_spreadsheet_csvs_load(tmp_path, dialect):
     dsd = data.load_csv(path)
     assert sorted(t for s in dsd.values() for t in s["text"]) == sorted(texts)
     assert data.label_names(dsd) == ["bad", "good"]
+
+
+def _reviews(n: int, start: int = 0) -> pd.DataFrame:
+    return pd.DataFrame({"review": [f"review number {i} is {'good' if i % 2 else 'bad'}" for i in range(start, start + n)],
+                         "stars": ["pos" if i % 2 else "neg" for i in range(start, start + n)]})
+
+
+def test_separate_train_and_test_files_keep_their_test_split(tmp_path):
+    _reviews(200).to_csv(tmp_path / "train.csv", index=False)
+    test = pd.concat([_reviews(40, start=1000), _reviews(2)])  # two rows repeat training texts
+    test.to_csv(tmp_path / "test.csv", index=False)
+    dsd = data.load_csv({"train": tmp_path / "train.csv", "test": tmp_path / "test.csv"}, "review", "stars")
+    assert sorted(dsd["test"]["text"]) == sorted(test["review"])
+    assert len(dsd["train"]) + len(dsd["validation"]) == 198, "shared texts leave train, validation is carved from it"
+    assert all(count == 0 for count in data.overlap(dsd).values())
+    note = data.split_note(dsd)
+    assert "test: the given test split" in note and "2 train rows also in test" in note
+    assert data.reload(data.source(dsd))["test"]["text"] == dsd["test"]["text"]
+
+
+def test_a_split_column_places_each_row(tmp_path):
+    frame = _reviews(120).assign(part=["train"] * 80 + ["dev"] * 20 + ["test"] * 20)
+    frame.to_csv(tmp_path / "all.csv", index=False)
+    dsd = data.load_csv(tmp_path / "all.csv", "review", "stars", split_column="part")
+    assert [len(dsd[k]) for k in ("train", "validation", "test")] == [80, 20, 20]
+    assert set(dsd["test"]["text"]) == set(frame["review"][100:])
+    frame.assign(part=["train"] * 100 + ["holdout"] * 20).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(data.BertclfError, match="column 'part' of .*bad.csv has values \\['holdout'\\]"):
+        data.load_csv(tmp_path / "bad.csv", "review", "stars", split_column="part")
+    with pytest.raises(data.BertclfError, match="need a 'train' entry"):
+        data.load_csv({"test": tmp_path / "all.csv"}, "review", "stars")
