@@ -181,7 +181,7 @@ def test_any_datasetdict_becomes_train_validation_test_with_a_carved_validation_
     assert data.label_names(dsd) == (["bad", "good"] if labels != "int" else ["0", "1"])
     assert len(dsd["test"]) == 20 and len(dsd["validation"]) == 9 and len(dsd["train"]) == 71
     assert sorted(set(dsd["validation"]["label"])) == [0, 1], "stratified"
-    assert "validation: carved from the official train split" in capsys.readouterr().out
+    assert "validation: carved from the given train split" in capsys.readouterr().out
     again = data.as_splits(hub_like(labels), "sentence", "sentiment", seed=3)
     assert data.fingerprints(again) == data.fingerprints(dsd), "seeded"
 
@@ -189,7 +189,7 @@ def test_any_datasetdict_becomes_train_validation_test_with_a_carved_validation_
 def test_fit_takes_a_hub_like_datasetdict_and_resumes_with_it(tiny_model_dir, tmp_path, capsys):
     config = train.TrainConfig(model=str(tiny_model_dir), epochs=1, learning_rate=1e-3, max_length=32)
     result = train.fit(hub_like("classlabel"), tmp_path / "run", config, text_column="sentence", label_column="sentiment")
-    assert "carved from the official train split" in capsys.readouterr().out
+    assert "carved from the given train split" in capsys.readouterr().out
     info = runs.run_info(tmp_path / "run")
     assert info["label_names"] == ["bad", "good"] and info["data"] == {} and info["splits"]["train"]["rows"] == 71
     assert 0 <= result.test.accuracy <= 1 and len(result.test.labels) == 20
