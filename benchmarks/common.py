@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 import torch
 
+from bertclf.book import machine_line
 from bertclf.profiles import BUNDLED_MODEL, pick_device, versions
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -192,12 +193,9 @@ def machine(device: torch.device) -> dict:
 
 
 def describe_machine(info: dict) -> str:
-    """One line naming the machine of a result."""
-    where = f"{info['cpu']}, {info['logical_cores']} logical cores, torch {info['torch_threads']} threads"
-    if info.get("gpu"):
-        where = f"{info['gpu']} ({info['gpu_memory_gb']} GB) on {where}"
+    """One line naming the machine of a result (``bertclf.book.machine_line``), its OS and load."""
     load = info.get("load_average_1min_at_start")
-    return f"{where}, {info['memory_gb']} GB RAM, {info['os']}" + (f"; load average at start {load}" if load is not None else "")
+    return f"{machine_line(info)}, {info['os']}" + (f"; load average at start {load}" if load is not None else "")
 
 
 def busy_warning(threshold: float | None = None) -> str | None:
