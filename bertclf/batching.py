@@ -68,27 +68,37 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
         if batch_size < 1:
             raise BertclfError(f"batch_size must be at least 1, got {batch_size}")
         self.lengths = np.asarray(lengths)
-        self.batch_size = batch_size
+        self.size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.pool = batch_size * pool_batches
         self.epoch = 0
 
+    @property
+    def batch_size(self) -> int | None:
+        """What Accelerate reads to shard the batches over processes: ``None`` (sizes vary) when shuffled.
+
+        Accelerate hands out a group of batches only when the group's last batch is full. Shuffled,
+        the one short batch can sit anywhere in the epoch, and its group would be dropped; batches
+        in length order end with the short one, which Accelerate handles.
+        """
+        return None if self.shuffle else self.size
+
     def __len__(self) -> int:
-        return -(-len(self.lengths) // self.batch_size)
+        return -(-len(self.lengths) // self.size)
 
     def batches(self, epoch: int) -> list[list[int]]:
         """The batches of one epoch (the same for the same seed and epoch)."""
         if not self.shuffle:
             order = np.argsort(self.lengths, kind="stable")
-            return [order[i : i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
+            return [order[i : i + self.size].tolist() for i in range(0, len(order), self.size)]
         rng = np.random.default_rng([self.seed, epoch])
         order = rng.permutation(len(self.lengths))
         batches = []
         for start in range(0, len(order), self.pool):
             pool = order[start : start + self.pool]
             pool = pool[np.argsort(self.lengths[pool], kind="stable")]
-            batches += [pool[i : i + self.batch_size].tolist() for i in range(0, len(pool), self.batch_size)]
+            batches += [pool[i : i + self.size].tolist() for i in range(0, len(pool), self.size)]
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def __iter__(self) -> Iterator[list[int]]:

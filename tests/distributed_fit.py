@@ -22,9 +22,12 @@ from accelerate import PartialState
 
 import bertclf.train as train_module
 from bertclf import data
+from bertclf.batching import LengthBucketBatchSampler
 from bertclf.train import TrainConfig, fit, resume
 
-TRAIN_SIZE, EVAL_SIZE, BATCH = 64, 30, 8  # 30 test examples: the last batch is split unevenly
+# 60 training texts in batches of 8: a short batch of 4, which shuffling puts anywhere in an epoch;
+# 30 test examples: the last evaluation batch is split unevenly
+TRAIN_SIZE, EVAL_SIZE, BATCH, EPOCHS = 60, 30, 8, 2
 
 
 def main(out_dir: Path) -> None:
@@ -37,8 +40,18 @@ def main(out_dir: Path) -> None:
         return make_schedule(optimizer, warmup, total)
 
     train_module.get_linear_schedule_with_warmup = recording_schedule
+    short_batch_positions = []
+    epoch_batches = LengthBucketBatchSampler.batches
+
+    def recording_batches(sampler, epoch):
+        batches = epoch_batches(sampler, epoch)
+        if sampler.shuffle:
+            short_batch_positions.append([i for i, b in enumerate(batches) if len(b) < BATCH])
+        return batches
+
+    LengthBucketBatchSampler.batches = recording_batches
     dsd = data.load("tweets", train_size=TRAIN_SIZE, eval_size=EVAL_SIZE)
-    config = TrainConfig(epochs=1, batch_size=BATCH, eval_batch_size=BATCH, max_length=32,
+    config = TrainConfig(epochs=EPOCHS, batch_size=BATCH, eval_batch_size=BATCH, max_length=32,
                          learning_rate=1e-4, device="cpu", seed=0)
     result = fit(dsd, out_dir / "run", config)
     test = result.test
@@ -48,6 +61,8 @@ def main(out_dir: Path) -> None:
         "distributed_type": str(state.distributed_type),
         "optimizer_steps": len(result.step_losses),
         "batches_per_epoch": -(-TRAIN_SIZE // BATCH),
+        "epochs": EPOCHS,
+        "short_batch_positions": short_batch_positions,
         **schedule,
         "train_loss": float(np.mean(result.step_losses)),
         "test_examples": len(dsd["test"]),

@@ -38,11 +38,20 @@ def test_two_gloo_processes_train_on_their_own_shards(two_process_run):
     assert [r["rank"] for r in records] == [0, 1]
     assert all(r["world_size"] == 2 and "MULTI_CPU" in r["distributed_type"] for r in records)
     # 8 batches per epoch split between 2 processes: 4 optimizer steps each, not 8
-    assert all(r["optimizer_steps"] == r["batches_per_epoch"] // 2 for r in records)
+    assert all(r["optimizer_steps"] == r["epochs"] * r["batches_per_epoch"] // 2 for r in records)
     assert all(np.isfinite(r["train_loss"]) for r in records)
     # Accelerate steps the scheduler once per process per step: the schedule must span all
-    # batches of the epoch, or the learning rate reaches zero halfway through
-    assert all(r["total_steps"] == r["batches_per_epoch"] for r in records)
+    # batches of the epochs, or the learning rate reaches zero halfway through
+    assert all(r["total_steps"] == r["epochs"] * r["batches_per_epoch"] for r in records)
+
+
+def test_a_short_batch_in_the_middle_of_an_epoch_is_not_dropped(two_process_run):
+    _, records = two_process_run
+    positions = records[0]["short_batch_positions"]
+    # the case that matters: the short batch ends a pair of batches mid-epoch (Accelerate used to
+    # drop that pair unless its last batch was full, leaving each process 3 steps instead of 4)
+    assert any(p % 2 == 1 and p < records[0]["batches_per_epoch"] - 1 for epoch in positions for p in epoch)
+    assert all(r["optimizer_steps"] == r["epochs"] * r["batches_per_epoch"] // 2 for r in records)
 
 
 def test_each_test_example_is_evaluated_exactly_once(two_process_run):
@@ -69,7 +78,7 @@ def test_one_complete_run_directory_that_scores_the_same_in_one_process(two_proc
     from bertclf.evaluate import evaluate_model
     from bertclf.inference import Classifier
 
-    dsd = data.load("tweets", train_size=64, eval_size=30)
+    dsd = data.load("tweets", train_size=60, eval_size=30)
     clf = Classifier.load(run, device="cpu")
     single = evaluate_model(clf.model, clf.tokenizer, dsd["test"], max_length=32, batch_size=8).summary()
     assert single["accuracy"] == pytest.approx(metrics["test"]["accuracy"])
