@@ -65,7 +65,7 @@ class TrainConfig:
     max_grad_norm: float = 1.0  # gradient clipping
     patience: int = 2  # early stopping: epochs without a better validation score
     select_by: str = "accuracy"  # or "macro_f1": the validation metric that picks the best epoch
-    min_steps: int = 0  # more epochs on small data, up to this many optimizer steps (patience still stops)
+    min_steps: int = 0  # a floor: small data trains more epochs, and early stopping waits, until this many steps
     class_weights: str | None = None  # "balanced": the loss weighs each class by n / (classes × its count)
     bucket: bool = True  # length-bucketed batches (False: plain dynamic padding)
     checkpoint_steps: int = 500  # a checkpoint every this many optimizer steps …
@@ -211,7 +211,7 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
 
     with runs.sigterm_as_interrupt(), _report_interrupt(run_dir, state, checkpoints):
         for epoch in range(state.epoch, epochs):
-            if state.bad_epochs >= config.patience:
+            if state.bad_epochs >= config.patience and state.step >= config.min_steps:
                 break
             _order_epoch(plain_loader, epoch, config.seed)
             row = _train_one_epoch(
@@ -298,12 +298,13 @@ def _refuse_to_replace(run_dir: Path) -> None:
 
 def _planned_epochs(config: TrainConfig, steps_per_epoch: int, accelerator: Accelerator) -> int:
     """``config.epochs``, or more where that many epochs take fewer than ``config.min_steps``
-    optimizer steps (small data); early stopping ends the run when validation stops improving."""
+    optimizer steps (small data). Early stopping waits for the floor: on a small validation split a
+    few flat epochs say little, and the best epoch's weights are kept whatever comes after it."""
     epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
     if epochs > config.epochs:
         accelerator.print(
             f"[bertclf] {steps_per_epoch} steps an epoch: up to {epochs} epochs, not {config.epochs}, for at "
-            f"least min_steps={config.min_steps} steps (early stopping after {config.patience} without improvement)"
+            f"least min_steps={config.min_steps} steps (the best epoch on validation is kept)"
         )
     return epochs
 
