@@ -657,7 +657,8 @@ def reload(source_info: dict) -> DatasetDict:
     sizes = {"train_size": source_info.get("train_size"), "eval_size": source_info.get("eval_size")}
     seed = source_info.get("seed", 0)
     if "dataset" in source_info:
-        return load(source_info["dataset"], seed=seed, **sizes)
+        columns = {k: source_info[k] for k in ("text_column", "label_column") if k in source_info}
+        return load(source_info["dataset"], seed=seed, **columns, **sizes)
     if "csv" in source_info:
         return load_csv(
             source_info["csv"], source_info["text_column"], source_info["label_column"],

@@ -85,6 +85,7 @@ def test_dataset_path_loads_a_save_to_disk_directory(tmp_path):
     dsd = data.load(str(tmp_path / "saved"), text_column="review", label_column="stars", train_size=None, eval_size=None)
     assert len(dsd["test"]) == 20 and len(dsd["train"]) + len(dsd["validation"]) == 40
     assert data.source(dsd)["dataset"] == str((tmp_path / "saved").resolve())
+    assert data.reload(data.source(dsd))["test"]["text"] == dsd["test"]["text"]  # evaluate and resume rebuild it
     assert isinstance(dsd["train"].features["label"], ClassLabel)
     with pytest.raises(BertclfError, match="column"):
         data.load(str(tmp_path / "saved"))
