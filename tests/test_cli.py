@@ -101,4 +101,10 @@ def test_train_keeps_a_users_test_file(tiny_model_dir, tmp_path, capsys):
                      "--model", str(tiny_model_dir), "--epochs", "1", "--max-length", "32", "--out", str(tmp_path / "run")])
     assert code == 0 and "test: the given test split" in capsys.readouterr().out
     assert runs.run_info(tmp_path / "run")["splits"]["test"]["rows"] == 60
+    rows(900).to_csv(tmp_path / "validation.csv", index=False)
+    code = cli.main(["train", "--csv", str(tmp_path / "train.csv"), "--validation-csv", str(tmp_path / "validation.csv"),
+                     "--test-csv", str(tmp_path / "test.csv"), "--model", str(tiny_model_dir), "--epochs", "1",
+                     "--max-length", "32", "--out", str(tmp_path / "run3")])
+    splits = runs.run_info(tmp_path / "run3")["splits"]
+    assert code == 0 and [splits[k]["rows"] for k in ("train", "validation", "test")] == [60, 60, 60]
     assert cli.main(["train", "--dataset", "tweets", "--test-csv", str(tmp_path / "test.csv")]) == 2

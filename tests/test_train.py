@@ -17,7 +17,8 @@ from bertclf import BertclfError, cli, data, runs, train
 def test_run_directory_holds_model_tokenizer_labels_config_and_metrics(tiny_run_dir):
     names = {p.name for p in tiny_run_dir.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "bertclf.json", "history.json",
-            "metrics.json", "checkpoint.pt"} <= names
+            "metrics.json", "checkpoint.pt", "README.md"} <= names
+    assert "negative" in (tiny_run_dir / "README.md").read_text(), "fit() leaves a model card naming the labels"
     assert not [n for n in names if n.endswith(".tmp")], "no half-written files left behind"
     info = runs.run_info(tiny_run_dir)
     assert info["label_names"] == ["negative", "neutral", "positive"]
