@@ -114,6 +114,9 @@ def test_serve_load_benchmark_runs_every_service(tiny_bert, tmp_path):
         assert row["errors"] == 0 and row["requests"] == 8 and positive(row["requests_per_second"])
         assert row["latency_p50_ms"] <= row["latency_p99_ms"]
     assert result["runs"]["onnx_fp32_one_at_a_time_c4"]["mean_batch"] == 1
+    alone = result["model_alone"]["onnx_fp32"]  # the most batching can gain, and the target names it
+    assert alone["ceiling"] == pytest.approx(alone["one_at_a_time_ms"] / alone["sorted_batches_ms"])
+    assert f"{alone['ceiling']:.2f}×" in result["targets"][0]["measured_text"]
     check_markdown(tmp_path / "results", result, "| run | clients |")
 
 
