@@ -114,6 +114,27 @@ def best_cpu_time(fn, repeats: int = 5) -> float:
     return min(times)
 
 
+def seconds_to_predict(classifier, texts: list[str], batch_size: int) -> float:
+    """Wall-clock seconds of one ``classifier.predict(texts, batch_size=...)`` call."""
+    import time
+
+    start = time.perf_counter()
+    classifier.predict(texts, batch_size=batch_size)
+    return time.perf_counter() - start
+
+
+def serialized_mb(model) -> float:
+    """The size of a model's saved ``state_dict`` in MB (10^6 bytes): the same measure for
+    fp32 and int8 weights."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return buffer.tell() / 1e6
+
+
 @contextmanager
 def one_thread():
     """Run torch on a single CPU thread inside the block (restoring the count afterwards), so
