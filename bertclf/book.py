@@ -20,10 +20,29 @@ from bertclf.profiles import describe, versions
 REPOSITORY_URL = "https://github.com/bertclf/bertclf-book"
 
 
+PAGE_WIDTH = 96  # characters of code output that fit the built book's column
+
+
 def show_environment(**extra: object) -> None:
-    """Print library versions and the profile line (the first output of every chapter)."""
-    print("  ".join(f"{name} {version}" for name, version in versions().items()))
-    print(describe(**extra))
+    """Print library versions and the profile line (the first output of every chapter), wrapped
+    to the width of the book's page."""
+    print(fill([f"{name} {version}" for name, version in versions().items()], sep="  "))
+    print(fill(describe(**extra)))
+
+
+def fill(parts: str | list[str], sep: str = " ") -> str:
+    """``parts`` (or a sentence's words) joined by ``sep`` into lines that fit the book's page,
+    never breaking a part; continuation lines are indented."""
+    parts = parts.split(" ") if isinstance(parts, str) else parts
+    lines, line = [], ""
+    for part in parts:
+        joined = f"{line}{sep}{part}" if line else part
+        if line and len(joined) > PAGE_WIDTH:
+            lines.append(line)
+            line = "    " + part
+        else:
+            line = joined
+    return "\n".join([*lines, line])
 
 
 def show_source(obj) -> None:

@@ -37,8 +37,8 @@ class PairedComparison:
     def __str__(self) -> str:
         low, high = self.interval
         return (f"A {self.accuracy_a:.4f} vs B {self.accuracy_b:.4f}: difference {100 * self.difference:+.1f} points\n"
-                f"95% paired bootstrap {100 * low:+.1f} to {100 * high:+.1f} points; only A right on "
-                f"{self.only_a_right} texts, only B on {self.only_b_right}; McNemar p = {self.mcnemar_p:.2g}")
+                f"95% paired bootstrap {100 * low:+.1f} to {100 * high:+.1f}; only A right: {self.only_a_right} "
+                f"texts, only B: {self.only_b_right}; McNemar p = {self.mcnemar_p:.2g}")
 
 
 def _as_correct(correct) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import textwrap
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -90,6 +91,12 @@ class TrainConfig:
         )
         settings.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**settings)
+
+    def __str__(self) -> str:
+        """The settings wrapped to a printed page (``repr`` keeps the one-line form)."""
+        settings = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return textwrap.fill(settings, 92, initial_indent="TrainConfig(", subsequent_indent="    ",
+                             break_long_words=False) + ")"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size", "max_length", "patience", "checkpoint_steps",

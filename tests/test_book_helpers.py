@@ -49,3 +49,18 @@ def test_figures_draw():
               "runs": {"r": {"label": "bertclf x", "texts": 10, "seconds": 2.0}}}
     fig = plots.throughput_bars([record], "machine")
     assert fig.axes[0].get_xlabel() == "texts per second (prediction)"
+
+
+def test_the_environment_and_config_lines_fit_the_page_unbroken(capsys):
+    from bertclf.book import PAGE_WIDTH, fill, show_environment
+    from bertclf.train import TrainConfig
+
+    show_environment()
+    printed = capsys.readouterr().out
+    config = str(TrainConfig.from_profile())
+    for text in (printed, config):
+        assert all(len(line) <= PAGE_WIDTH for line in text.splitlines())
+    assert " ".join(printed.split()).count("[bertclf] profile=") == 1
+    assert all(f"{f}=" in config for f in ("model", "learning_rate", "max_length", "seed"))
+    parts = [f"part{i}={'x' * i}" for i in range(40)]
+    assert fill(parts).split() == parts, "every part kept whole, in order"
