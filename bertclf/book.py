@@ -31,15 +31,18 @@ def show_environment(**extra: object) -> None:
 
 
 def fill(parts: str | list[str], sep: str = " ") -> str:
-    """``parts`` (or a sentence's words) joined by ``sep`` into lines that fit the book's page,
-    never breaking a part; continuation lines are indented."""
-    parts = parts.split(" ") if isinstance(parts, str) else parts
-    lines, line = [], ""
+    """``parts`` (or a line's words) joined by ``sep`` into lines that fit the book's page,
+    never breaking a part; continuation lines are indented four spaces past the first."""
+    lead = ""
+    if isinstance(parts, str):
+        lead = parts[: len(parts) - len(parts.lstrip(" "))]
+        parts = parts.lstrip(" ").split(" ")
+    lines, line = [], lead
     for part in parts:
-        joined = f"{line}{sep}{part}" if line else part
-        if line and len(joined) > PAGE_WIDTH:
+        joined = f"{line}{sep}{part}" if line.strip() else line + part
+        if line.strip() and len(joined) > PAGE_WIDTH:
             lines.append(line)
-            line = "    " + part
+            line = lead + "    " + part
         else:
             line = joined
     return "\n".join([*lines, line])
