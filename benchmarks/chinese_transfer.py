@@ -128,10 +128,12 @@ def main(argv: list[str] | None = None) -> None:
     results = load_results()
     results["row_names"] = {row: name for row, (name, _) in ROWS.items()}
     command = "python -m benchmarks.chinese_transfer " + " ".join(argv if argv is not None else sys.argv[1:])
+    earlier = results.get("meta", {}).get("commands", [])
+    here = machine(torch.device("cpu"))
     results["meta"] = {
-        "commands": [*results.get("meta", {}).get("commands", []), command],  # every invocation that added runs
+        "commands": list(dict.fromkeys([*earlier, command])),  # each invocation that added runs, once
         "profile": get_profile().name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(torch.device("cpu")), "machine_line": describe_machine(machine(torch.device("cpu"))),
+        "machine": here, "machine_line": describe_machine(here),
     }
     for size in args.sizes:
         dsd = data.load("chinese_reviews", seed=0, train_size=None if size == "all" else "profile", eval_size=None)
