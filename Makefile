@@ -59,13 +59,9 @@ ci-book: notebooks
 
 # Every BERTCLF_PROFILE=full path (CLI for each Hub data set, every chapter) against a tiny
 # offline mirror: random 2-layer models, a few hundred bundled texts in the Hub's schemas.
-# It checks code paths, not scores. `make test` skips chapter 5b there: its experiments do not
-# depend on the profile and run in `notebooks`; its one profile-dependent step (fine-tuning the
-# profile's Chinese model) is what `bertclf train --dataset chnsenticorp` rehearses.
-# `make rehearse REHEARSE_SKIP=` executes every chapter.
-REHEARSE_SKIP ?= 05b_pretraining
+# It checks code paths, not scores.
 rehearse: encoder
-	$(PY) scripts/rehearse_full.py --skip $(REHEARSE_SKIP)
+	$(PY) scripts/rehearse_full.py
 
 bench: setup
 	$(PY) -m benchmarks.train --threads 1
