@@ -28,7 +28,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from benchmarks.common import RESULTS_DIR, describe_machine, machine
 from bertclf import baseline, chinese, data, train
-from bertclf.book import transfer_table, trials_table
+from bertclf.book import paired_table, trials_table
 from bertclf.profiles import get_profile
 
 JSON_FILE = RESULTS_DIR / "chinese_transfer.json"
@@ -109,7 +109,7 @@ def markdown(results: dict) -> str:
     for size in ("quick", "all"):
         if size in results["baseline"]:
             out += [f"## Training texts: {results['baseline'][size]['train_size']} ({size})", "",
-                    transfer_table(results, size).round(4).to_markdown(), ""]
+                    paired_table(results, size).round(4).to_markdown(), ""]
     if results.get("trials"):
         out += ["## Fine-tuning settings tried on validation (quick size, seed 0)", "",
                 trials_table(results).round(4).to_markdown(), ""]

@@ -82,13 +82,13 @@ def results_dir() -> Path | None:
     return None
 
 
-def transfer_table(results: dict, size: str) -> pd.DataFrame:
-    """The Chinese transfer results (``benchmarks/results/chinese_transfer.json``) at one
-    training size: each row's test scores over its seeds, paired against the baseline."""
+def paired_table(results: dict, size: str) -> pd.DataFrame:
+    """A committed multi-seed results file (``benchmarks.chinese_transfer``, ``benchmarks.seeds``)
+    at one training size: each model's test scores over its seeds, paired against the baseline."""
     from bertclf.compare import compare
 
     base = results["baseline"][size]
-    lines = [{"model": "char TF-IDF + LR", "seeds": 1, "test accuracy": base["accuracy"], "± std": 0.0,
+    lines = [{"model": results.get("baseline_name", "char TF-IDF + LR"), "seeds": 1, "test accuracy": base["accuracy"], "± std": 0.0,
               "macro-F1": base["macro_f1"], "minutes": base["minutes"]}]
     for row, name in results["row_names"].items():
         found = [r for r in results["runs"].values() if r["row"] == row and r["size"] == size]
@@ -103,7 +103,7 @@ def transfer_table(results: dict, size: str) -> pd.DataFrame:
             "validation accuracy": np.mean([r["validation"]["accuracy"] for r in found]),
             "vs baseline (points)": 100 * paired.difference,
             "95% paired interval": f"{100 * paired.interval[0]:+.1f} to {100 * paired.interval[1]:+.1f}",
-            "McNemar p": paired.mcnemar_p,
+            "McNemar p": f"{paired.mcnemar_p:.2g}",  # as text: rounding the table would show 0
             "minutes": np.mean([r["fit_minutes"] for r in found]) + max(r["build_minutes"] for r in found),
         })
     return pd.DataFrame(lines).set_index("model")

@@ -1,0 +1,99 @@
+"""Fine-tuned encoder against TF-IDF + logistic regression, over several training seeds.
+
+    python -m benchmarks.seeds                        # tweets, quick profile, seeds 0 1 2
+
+Chapter 5 fine-tunes once (seed 0) and compares with the baseline on the same test tweets. A
+single seed is a single draw: the batch order, the new head's weights and the dropout masks all
+depend on it. This script repeats the chapter's `bertclf.train.fit` run (the profile's settings,
+the same split) with each seed, fits the word TF-IDF baseline once (it has no seed), and compares
+them with `bertclf.compare`: per seed, and pooled (each test text scored by its mean correctness
+over the seeds). Results go to benchmarks/results/seeds-DATASET.json (finished seeds are kept and
+skipped when the script runs again) and seeds-DATASET.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+from benchmarks.common import RESULTS_DIR, describe_machine, machine
+from bertclf import baseline, data, train
+from bertclf.book import paired_table
+from bertclf.profiles import get_profile
+
+BASELINE_NAME = "word TF-IDF + LR"
+
+
+def result_files(dataset: str) -> tuple[Path, Path]:
+    return RESULTS_DIR / f"seeds-{dataset}.json", RESULTS_DIR / f"seeds-{dataset}.md"
+
+
+def fit_one(dsd, seed: int, work: Path) -> dict:
+    config = train.TrainConfig.from_profile(seed=seed)
+    start = time.perf_counter()
+    result = train.fit(dsd, work / f"seed-{seed}", config)
+    return {
+        "row": "fine-tuned", "size": "quick", "seed": seed, "model": config.model, "config": config.__dict__,
+        "best_epoch": result.best_epoch, "validation": result.validation, "history": result.history,
+        "test": result.test_metrics, "correct": (result.test.preds == result.test.labels).astype(int).tolist(),
+        "fit_minutes": (time.perf_counter() - start) / 60, "build_minutes": 0.0,
+    }
+
+
+def fit_tfidf(dsd) -> dict:
+    start = time.perf_counter()
+    predicted, truth = baseline.baseline_predictions(dsd), np.asarray(dsd["test"]["label"])
+    return {"accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
+            "correct": (predicted == truth).astype(int).tolist(), "train_size": len(dsd["train"]),
+            "minutes": (time.perf_counter() - start) / 60}
+
+
+def markdown(results: dict) -> str:
+    meta = results["meta"]
+    return "\n".join([
+        f"# {meta['dataset']}: fine-tuned against {BASELINE_NAME}, {len(results['runs'])} seeds", "",
+        "Commands: " + " ; ".join(f"`{c}`" for c in meta["commands"]),
+        f"Profile {meta['profile']} · last run {meta['date']}", f"Machine: {meta['machine_line']}", "",
+        paired_table(results, "quick").round(4).to_markdown(), "",
+    ])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="tweets", choices=list(data.OFFLINE))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--work", type=Path, default=Path("runs/seeds"))
+    args = parser.parse_args(argv)
+    json_file, md_file = result_files(args.dataset)
+    results = json.loads(json_file.read_text()) if json_file.is_file() else {"runs": {}, "baseline": {}}
+    profile, here = get_profile(), machine(torch.device("cpu"))
+    command = " ".join(["python -m benchmarks.seeds", *(argv if argv is not None else sys.argv[1:])])
+    results["baseline_name"], results["row_names"] = BASELINE_NAME, {"fine-tuned": f"fine-tuned {profile.model}"}
+    results["meta"] = {
+        "dataset": args.dataset, "profile": profile.name,
+        "commands": list(dict.fromkeys([*results.get("meta", {}).get("commands", []), command])),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": here,
+        "machine_line": describe_machine(here),
+    }
+    dsd = data.load(args.dataset, seed=0)  # the chapter's split and sizes
+    results["baseline"].setdefault("quick", fit_tfidf(dsd))
+    for seed in args.seeds:
+        key = f"fine-tuned/quick/{seed}"
+        if key not in results["runs"]:
+            results["runs"][key] = fit_one(dsd, seed, args.work / args.dataset)
+            print(f"[seeds] seed {seed}: test accuracy {results['runs'][key]['test']['accuracy']:.4f}", flush=True)
+        json_file.write_text(json.dumps(results, indent=1))
+        md_file.write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()
