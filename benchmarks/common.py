@@ -321,16 +321,21 @@ def padding_fraction(lengths, batch_size: int) -> float:
     return 1 - real / max(total, 1)
 
 
-def sequence_flops(lengths, fm: dict, training: bool) -> float:
+def sequence_flops(lengths, fm: dict, training: bool, last_layer_at_cls: bool = False) -> float:
     """FLOPs spent on the real (non-padding) tokens of sequences with these lengths.
 
     Forward: 2 FLOPs per parameter per token for the weight matmuls, plus 4·L·h·s² for the
     attention scores and the weighted sum; training (forward + backward) costs three times that.
+    ``last_layer_at_cls`` (``bertclf.cls_forward``): the last layer's tokens after [CLS] only go
+    through its key and value projections (2·h² weights), and only [CLS] attends.
     """
     factor = 3 if training else 1
+    h, per_layer = fm["hidden"], fm["per_token_params"] / fm["layers"]
     total = 0.0
     for s in lengths:
-        total += 2 * fm["per_token_params"] * s + 2 * fm["per_sequence_params"] + 4 * fm["layers"] * fm["hidden"] * s * s
+        total += 2 * fm["per_token_params"] * s + 2 * fm["per_sequence_params"] + 4 * fm["layers"] * h * s * s
+        if last_layer_at_cls:
+            total -= 2 * (per_layer - 2 * h * h) * (s - 1) + 4 * h * s * (s - 1)
     return factor * total
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from bertclf import runs
+from bertclf import cls_forward, runs
 from bertclf.onnx_backend import FP32_FILE, INPUT_NAMES, INT8_FILE, ONNX_DIR, OUTPUT_NAME, graph_path, require
 
 
@@ -39,6 +39,8 @@ class _Logits(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if cls_forward.supports(self.model):  # as Classifier.predict: the last layer at [CLS] only
+            return cls_forward.logits(self.model, input_ids, attention_mask)
         return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
 

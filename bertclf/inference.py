@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from bertclf import runs
+from bertclf import cls_forward, runs
 from bertclf.batching import LengthBucketBatchSampler, check_max_length
 from bertclf.errors import BertclfError
 from bertclf.evaluate import softmax
@@ -204,6 +204,8 @@ class Classifier:
         if self.backend == "onnx":
             return self.model(input_ids, mask)
         input_ids, mask = torch.from_numpy(input_ids).to(self.device), torch.from_numpy(mask).to(self.device)
+        if cls_forward.supports(self.model):  # the last layer at [CLS] only: the head reads nothing else
+            return cls_forward.logits(self.model, input_ids, mask).float().cpu().numpy()
         return self.model(input_ids=input_ids, attention_mask=mask).logits.float().cpu().numpy()
 
     def _as_dict(self, probs: np.ndarray) -> dict:

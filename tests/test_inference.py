@@ -53,3 +53,23 @@ def test_int8_quantized_classifier_agrees_with_fp32(tiny_run_dir, clf):
     fp32 = clf.predict_proba(TEXTS)
     int8 = quantized.predict_proba(TEXTS)
     assert np.abs(fp32 - int8).max() < 0.05
+
+
+@pytest.mark.parametrize("model_name", ["tiny", "bundled-minilm"])
+def test_the_last_layer_at_cls_only_gives_the_full_forwards_logits(model_name, tiny_model_dir):
+    """predict computes the last layer at [CLS] only (bertclf.cls_forward): same logits, padded
+    rows included, as the model's own forward."""
+    import torch
+
+    from bertclf import cls_forward
+    from bertclf.modeling import load_classifier, load_tokenizer
+
+    name = str(tiny_model_dir) if model_name == "tiny" else model_name
+    model, tokenizer = load_classifier(name, ["a", "b", "c"]).eval(), load_tokenizer(name)
+    batch = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    assert (batch["attention_mask"] == 0).any()  # some rows are padded
+    with torch.inference_mode():
+        full = model(**batch).logits
+        at_cls = cls_forward.logits(model, batch["input_ids"], batch["attention_mask"])
+    assert cls_forward.supports(model)
+    torch.testing.assert_close(at_cls, full, rtol=1e-4, atol=1e-5)
