@@ -13,7 +13,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 def tfidf_logreg(analyzer: str = "word") -> Pipeline:
     """Word 1–2-grams (``analyzer="word"``) or character 1–3-grams (``"char"``, for Chinese)."""
     ngrams = (1, 2) if analyzer == "word" else (1, 3)
-    vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True, min_df=1)
+    vectorizer = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True,
+                                 min_df=1)
     return make_pipeline(vectorizer, LogisticRegression(max_iter=2000, C=4.0))
 
 
@@ -23,8 +24,10 @@ def baseline_predictions(dsd: DatasetDict, analyzer: str = "word", split: str = 
     return model.predict(dsd[split]["text"])
 
 
-def fit_baseline(dsd: DatasetDict, analyzer: str = "word", split: str = "test") -> dict[str, float]:
+def fit_baseline(dsd: DatasetDict, analyzer: str = "word",
+                 split: str = "test") -> dict[str, float]:
     """Fit on ``train``, score on ``split``: accuracy and macro-F1."""
     predicted = baseline_predictions(dsd, analyzer, split)
     truth = dsd[split]["label"]
-    return {"accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro")}
+    return {"accuracy": accuracy_score(truth, predicted),
+            "macro_f1": f1_score(truth, predicted, average="macro")}

@@ -390,11 +390,12 @@ _TOTALS = ("samples", "real_tokens", "seconds", "cpu_seconds")  # an epoch's, ke
 
 
 def _train_one_epoch(
-    model, loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights, checkpoints, rng=None
+    model, loader, optimizer, scheduler, accelerator, config, state, epoch, epochs, weights,
+    checkpoints, rng=None
 ) -> dict:
-    """One pass over the training data (``weights``: the loss's class weights, or None), checkpointing
-    when due; from a mid-epoch checkpoint, the rest of the pass (``rng``: the checkpoint's random
-    state). Returns the epoch's loss and throughput."""
+    """One pass over the training data (``weights``: the loss's class weights, or None),
+    checkpointing when due; from a mid-epoch checkpoint, the rest of the pass (``rng``: the
+    checkpoint's random state). Returns the epoch's loss and throughput."""
     model.train()
     done, totals = state.epoch_step, dict(state.epoch_totals) or dict.fromkeys(_TOTALS, 0)
     batches = accelerator.skip_first_batches(loader, done) if done else loader
@@ -402,7 +403,8 @@ def _train_one_epoch(
                    disable=not accelerator.is_local_main_process)
     start, cpu_start = time.perf_counter(), time.process_time()
     for batch in bar:
-        if rng is not None:  # only now: starting the loader drew from it before the checkpoint too
+        # only now: starting the loader drew from it before the checkpoint too
+        if rng is not None:
             _set_rng_state(rng)
             rng = None
         labels = batch.pop("labels")
@@ -411,8 +413,9 @@ def _train_one_epoch(
             loss = F.cross_entropy(logits.float(), labels, weight=weights)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
-                f"the loss became {loss.item()} at epoch {epoch + 1}, step {state.step + 1}; last good "
-                f"checkpoint: {checkpoints.last}. Lower the learning rate (--lr) or check the data"
+                f"the loss became {loss.item()} at epoch {epoch + 1}, step {state.step + 1}; "
+                f"last good checkpoint: {checkpoints.last}. Lower the learning rate (--lr) "
+                f"or check the data"
             )
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm)
@@ -424,12 +427,15 @@ def _train_one_epoch(
         state.step_losses.append(loss.item())
         totals["samples"] += len(labels) * accelerator.num_processes
         totals["real_tokens"] += int(batch["attention_mask"].sum()) * accelerator.num_processes
-        bar.set_postfix(loss=f"{np.mean(state.step_losses[-50:]):.3f}", lr=f"{scheduler.get_last_lr()[0]:.1e}")
-        if checkpoints.due(state.step) and state.epoch_step < len(loader):  # the epoch's end saves anyway
+        bar.set_postfix(loss=f"{np.mean(state.step_losses[-50:]):.3f}",
+                        lr=f"{scheduler.get_last_lr()[0]:.1e}")
+        # the epoch's end saves anyway
+        if checkpoints.due(state.step) and state.epoch_step < len(loader):
             totals = _with_time(totals, start, cpu_start)
             state.epoch_totals = dict(totals)
             checkpoints.save(accelerator.unwrap_model(model), optimizer, scheduler, state)
-            start, cpu_start = time.perf_counter(), time.process_time()  # saving is not training time
+            # saving is not training time
+            start, cpu_start = time.perf_counter(), time.process_time()
     totals = _with_time(totals, start, cpu_start)
     losses = state.step_losses[len(state.step_losses) - state.epoch_step:]
     state.epoch_step, state.epoch_totals = 0, {}

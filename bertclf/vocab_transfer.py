@@ -148,7 +148,9 @@ def extend_vocabulary(
     return TransferReport(len(new), counts["gloss"], counts["characters"], counts["mean"], counts["random"])
 
 
-def _initial_row(token, dictionary, tokenizer, original, rows, senses) -> tuple[torch.Tensor | None, str]:
+def _initial_row(
+    token, dictionary, tokenizer, original, rows, senses
+) -> tuple[torch.Tensor | None, str]:
     """The gloss-based row of ``token``, else the mean of its characters' rows, else None."""
     senses_ids = gloss_token_ids(dictionary.get(token, []), tokenizer, senses)
     if senses_ids:
@@ -156,7 +158,8 @@ def _initial_row(token, dictionary, tokenizer, original, rows, senses) -> tuple[
         means = torch.stack([original[ids].mean(0) for ids in senses_ids])
         return (weights[:, None] * means).sum(0) / weights.sum(), "gloss"
     known = tokenizer.get_vocab()
-    parts = [rows[c] if c in rows else original[known[c]] for c in token if c in rows or c in known] if len(token) > 1 else []
+    parts = [rows[c] if c in rows else original[known[c]] for c in token
+             if c in rows or c in known] if len(token) > 1 else []
     if parts:
         return torch.stack(parts).mean(0), "characters"
     return None, "mean"
