@@ -83,6 +83,21 @@ def test_no_code_cell_is_longer_than_25_lines():
     assert not offenders, f"code cells over {MAX_CODE_CELL_LINES} lines: {', '.join(offenders)}"
 
 
+def test_no_code_line_is_wider_than_the_page():
+    # The built page's code column fits PAGE_WIDTH characters; wider lines scroll out of sight.
+    from bertclf.book import PAGE_WIDTH
+
+    offenders = []
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        for i, c in enumerate(nb.cells):
+            wide = [line for line in c.source.splitlines()
+                    if len(line) > PAGE_WIDTH and not line.lstrip().startswith("%pip")]
+            if c.cell_type == "code" and wide:
+                offenders.append(f"{path.name} cell {i} ({len(wide[0])} characters: {wide[0][:40]}...)")
+    assert not offenders, f"code lines wider than {PAGE_WIDTH} characters: {', '.join(offenders)}"
+
+
 def test_repository_url_is_the_same_everywhere():
     assert CONFIG["repository"]["url"] == REPOSITORY_URL
     assert CONFIG["launch_buttons"]["colab_url"].startswith("https://colab.research.google.com")
