@@ -115,7 +115,9 @@ def trials_table(results: dict) -> pd.DataFrame:
     default = results["runs"]["main/quick/0"]
     lines = [{"settings": "the profile's (learning rate 5e-5, 2 epochs)", **_by_epoch(default)}]
     lines += [{"settings": name, **_by_epoch(trial)} for name, trial in results.get("trials", {}).items()]
-    return pd.DataFrame(lines).set_index("settings")
+    frame = pd.DataFrame(lines).set_index("settings")
+    epochs = sorted((c for c in frame if c != "best validation accuracy"), key=lambda c: int(c.split()[-1]))
+    return frame[[*epochs, "best validation accuracy"]]
 
 
 def _by_epoch(run: dict) -> dict:
