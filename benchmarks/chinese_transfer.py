@@ -19,17 +19,11 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-import torch
-from sklearn.metrics import accuracy_score, f1_score
-
-from benchmarks.common import RESULTS_DIR, describe_machine, machine
-from bertclf import baseline, chinese, data, train
+from benchmarks.common import RESULTS_DIR, accuracy_meta, baseline_record, fit_record
+from bertclf import chinese, data, train
 from bertclf.book import paired_table, trials_table
-from bertclf.profiles import get_profile
 
 JSON_FILE = RESULTS_DIR / "chinese_transfer.json"
 FROM_ZERO_STEPS = 300
@@ -81,13 +75,8 @@ def run_one(row: str, size: str, seed: int, dsd, work: Path) -> dict:
     config = train.TrainConfig.from_profile(language="zh", model=model, seed=seed)
     start = time.perf_counter()
     result = train.fit(dsd, work / f"{row}-{size}-{seed}", config)
-    return {
-        "row": row, "size": size, "seed": seed, "model": model, "config": config.__dict__,
-        "best_epoch": result.best_epoch, "validation": result.validation, "history": result.history,
-        "test": result.test_metrics,
-        "correct": (result.test.preds == result.test.labels).astype(int).tolist(),
-        "fit_minutes": (time.perf_counter() - start) / 60, "build_minutes": build_seconds / 60,
-    }
+    return fit_record(result, config, time.perf_counter() - start, row=row, size=size, seed=seed,
+                      build_minutes=build_seconds / 60)
 
 
 def run_trial(name: str, dsd, work: Path) -> dict:
@@ -128,25 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     results = load_results()
     results["row_names"] = {row: name for row, (name, _) in ROWS.items()}
-    command = "python -m benchmarks.chinese_transfer " + " ".join(argv if argv is not None else sys.argv[1:])
-    earlier = results.get("meta", {}).get("commands", [])
-    here = machine(torch.device("cpu"))
-    results["meta"] = {
-        "commands": list(dict.fromkeys([*earlier, command])),  # each invocation that added runs, once
-        "profile": get_profile().name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": here, "machine_line": describe_machine(here),
-    }
+    command = " ".join(["python -m benchmarks.chinese_transfer", *(argv if argv is not None else sys.argv[1:])])
+    results["meta"] = accuracy_meta(results.get("meta"), command)
     for size in args.sizes:
         dsd = data.load("chinese_reviews", seed=0, train_size=None if size == "all" else "profile", eval_size=None)
         if size not in results["baseline"]:
-            start = time.perf_counter()
-            predicted = baseline.baseline_predictions(dsd, "char")
-            truth = np.asarray(dsd["test"]["label"])
-            results["baseline"][size] = {
-                "accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
-                "correct": (predicted == truth).astype(int).tolist(), "train_size": len(dsd["train"]),
-                "minutes": (time.perf_counter() - start) / 60,
-            }
+            results["baseline"][size] = baseline_record(dsd, "char")
             save(results)
         for row in args.rows:
             for seed in (args.main_seeds if row == "main" else args.seeds):

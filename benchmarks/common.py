@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import psutil
 import torch
+from sklearn.metrics import accuracy_score, f1_score
 
+from bertclf import baseline
 from bertclf.book import machine_line
-from bertclf.profiles import BUNDLED_MODEL, pick_device, versions
+from bertclf.profiles import BUNDLED_MODEL, get_profile, pick_device, versions
 
 RESULTS_DIR = Path(__file__).parent / "results"
 SMOKE_DIR = Path("runs/benchmarks/results")  # results of smaller runs: never committed
@@ -553,3 +556,31 @@ def write_markdown(out_dir: Path = RESULTS_DIR) -> Path:
     path = Path(out_dir) / MARKDOWN_FILE
     path.write_text(text, encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------- multi-seed accuracy files
+
+
+def accuracy_meta(previous: dict | None, command: str, **extra) -> dict:
+    """The ``meta`` of a multi-seed results file (``benchmarks.seeds``, ``benchmarks.chinese_transfer``):
+    every command that added runs (once each), the profile, the date and this machine."""
+    here = machine(torch.device("cpu"))
+    return {**extra, "commands": list(dict.fromkeys([*(previous or {}).get("commands", []), command])),
+            "profile": get_profile().name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "machine": here, "machine_line": describe_machine(here)}
+
+
+def baseline_record(dsd, analyzer: str) -> dict:
+    """TF-IDF + logistic regression fitted on ``dsd``'s training texts, scored per test text."""
+    start = time.perf_counter()
+    predicted, truth = baseline.baseline_predictions(dsd, analyzer), np.asarray(dsd["test"]["label"])
+    return {"accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
+            "correct": (predicted == truth).astype(int).tolist(), "train_size": len(dsd["train"]),
+            "minutes": (time.perf_counter() - start) / 60}
+
+
+def fit_record(result, config, seconds: float, **fields) -> dict:
+    """A finished ``bertclf.train.fit`` run as a results-file entry, scored per test text."""
+    return {**fields, "model": config.model, "config": config.__dict__, "best_epoch": result.best_epoch,
+            "validation": result.validation, "history": result.history, "test": result.test_metrics,
+            "correct": (result.test.preds == result.test.labels).astype(int).tolist(), "fit_minutes": seconds / 60}

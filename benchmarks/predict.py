@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
     for name in found:
         seconds, cpu = min(s for s, _ in passes[name]), min(c for _, c in passes[name])
         float_model = "int8" not in name  # int8 matmuls are not measured against the float peak
+        done = flops[at_cls and not name.startswith("pipeline")]  # the work this engine did
         runs[name] = {
             "label": LABELS[name],
             "seconds": seconds, "cpu_seconds": cpu, "all_seconds": passes[name],
@@ -151,7 +152,7 @@ def main(argv: list[str] | None = None) -> dict:
             "agreement_with_torch_fp32": float((predictions[name] == predictions[torch_ref]).mean())
                                          if precision == "fp32" else None,
             "agreement_with_pipeline": float((predictions[name] == predictions[pipe]).mean()),
-            "flops": (done := flops[at_cls and not name.startswith("pipeline")]),  # the work this engine did
+            "flops": done,
             "flop_utilization": done / seconds / peak.reference if float_model else None,
             "flop_utilization_cpu_time": done / cpu / peak.cpu if float_model and device.type == "cpu" else None,
         }

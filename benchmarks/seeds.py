@@ -17,15 +17,10 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-import torch
-from sklearn.metrics import accuracy_score, f1_score
-
-from benchmarks.common import RESULTS_DIR, describe_machine, machine
-from bertclf import baseline, data, train
+from benchmarks.common import RESULTS_DIR, accuracy_meta, baseline_record, fit_record
+from bertclf import data, train
 from bertclf.book import paired_table
 from bertclf.profiles import get_profile
 
@@ -40,20 +35,8 @@ def fit_one(dsd, seed: int, work: Path) -> dict:
     config = train.TrainConfig.from_profile(seed=seed)
     start = time.perf_counter()
     result = train.fit(dsd, work / f"seed-{seed}", config)
-    return {
-        "row": "fine-tuned", "size": "quick", "seed": seed, "model": config.model, "config": config.__dict__,
-        "best_epoch": result.best_epoch, "validation": result.validation, "history": result.history,
-        "test": result.test_metrics, "correct": (result.test.preds == result.test.labels).astype(int).tolist(),
-        "fit_minutes": (time.perf_counter() - start) / 60, "build_minutes": 0.0,
-    }
-
-
-def fit_tfidf(dsd) -> dict:
-    start = time.perf_counter()
-    predicted, truth = baseline.baseline_predictions(dsd), np.asarray(dsd["test"]["label"])
-    return {"accuracy": accuracy_score(truth, predicted), "macro_f1": f1_score(truth, predicted, average="macro"),
-            "correct": (predicted == truth).astype(int).tolist(), "train_size": len(dsd["train"]),
-            "minutes": (time.perf_counter() - start) / 60}
+    return fit_record(result, config, time.perf_counter() - start, row="fine-tuned", size="quick",
+                      seed=seed, build_minutes=0.0)
 
 
 def markdown(results: dict) -> str:
@@ -74,17 +57,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     json_file, md_file = result_files(args.dataset)
     results = json.loads(json_file.read_text()) if json_file.is_file() else {"runs": {}, "baseline": {}}
-    profile, here = get_profile(), machine(torch.device("cpu"))
     command = " ".join(["python -m benchmarks.seeds", *(argv if argv is not None else sys.argv[1:])])
-    results["baseline_name"], results["row_names"] = BASELINE_NAME, {"fine-tuned": f"fine-tuned {profile.model}"}
-    results["meta"] = {
-        "dataset": args.dataset, "profile": profile.name,
-        "commands": list(dict.fromkeys([*results.get("meta", {}).get("commands", []), command])),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": here,
-        "machine_line": describe_machine(here),
-    }
+    results["meta"] = accuracy_meta(results.get("meta"), command, dataset=args.dataset)
+    model = get_profile().model
+    results["baseline_name"], results["row_names"] = BASELINE_NAME, {"fine-tuned": f"fine-tuned {model}"}
     dsd = data.load(args.dataset, seed=0)  # the chapter's split and sizes
-    results["baseline"].setdefault("quick", fit_tfidf(dsd))
+    if "quick" not in results["baseline"]:  # the baseline has no seed: fitted once
+        results["baseline"]["quick"] = baseline_record(dsd, "word")
     for seed in args.seeds:
         key = f"fine-tuned/quick/{seed}"
         if key not in results["runs"]:

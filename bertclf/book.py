@@ -82,6 +82,12 @@ def results_dir() -> Path | None:
     return None
 
 
+def show_provenance(meta: dict) -> None:
+    """Print a committed multi-seed results file's commands, profile, date and machine."""
+    for line in [*meta["commands"], f"profile {meta['profile']}, last run {meta['date']}", meta["machine_line"]]:
+        print(fill(line))
+
+
 def paired_table(results: dict, size: str) -> pd.DataFrame:
     """A committed multi-seed results file (``benchmarks.chinese_transfer``, ``benchmarks.seeds``)
     at one training size: each model's test scores over its seeds, paired against the baseline."""
