@@ -1,11 +1,12 @@
 """Run after the chapters are executed (``make notebooks``): their stored outputs must read like
-a printed book, with no progress-bar residue such as ``tokenize: 45%|████▌ | 2700/6000``.
+a printed book, with no progress-bar residue such as ``tokenize: 45%|████▌ | 2700/6000`` and,
+with ``--page-width N``, no text line wider than the page (the built book would cut it off).
 
-Usage: python tests/check_executed_notebooks.py ci-book/book
+Usage: python tests/check_executed_notebooks.py ci-book/book [--page-width 96]
 """
 
+import argparse
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -13,17 +14,34 @@ import nbformat
 BAR = re.compile(r"\d+%\|[^\n]*\|\s*\d+/\d+|\d+(\.\d+)?(it/s|s/it)\]")
 
 
-def residue(path: Path) -> list[str]:
+def printed_text(output: dict) -> str:
+    """What the page shows as plain text: streams, and text/plain where nothing richer exists."""
+    data = output.get("data", {})
+    if "text" in output:
+        return output["text"]
+    if any(kind in data for kind in ("text/html", "image/png", "text/markdown")):
+        return ""
+    return str(data.get("text/plain", ""))
+
+
+def problems(path: Path, page_width: int | None) -> list[str]:
     found = []
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
         for output in cell.get("outputs", []):
-            text = output.get("text", "") or "".join(str(v) for k, v in output.get("data", {}).items() if k == "text/plain")
+            text = printed_text(output)
             if BAR.search(text):
-                found.append(f"{path.name} cell {index}: {BAR.search(text).group(0)!r}")
+                found.append(f"{path.name} cell {index}: progress bar {BAR.search(text).group(0)!r}")
+            wide = [line for line in text.splitlines() if page_width and len(line) > page_width]
+            if wide:
+                found.append(f"{path.name} cell {index}: {len(wide[0])} characters: {wide[0][:60]}…")
     return found
 
 
 if __name__ == "__main__":
-    problems = [line for p in sorted(Path(sys.argv[1]).glob("*.ipynb")) for line in residue(p)]
-    print("\n".join(problems) or "no progress-bar residue in the executed chapters")
-    sys.exit(1 if problems else 0)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--page-width", type=int, default=None)
+    args = parser.parse_args()
+    found = [line for p in sorted(args.folder.glob("*.ipynb")) for line in problems(p, args.page_width)]
+    print("\n".join(found) or "the executed chapters' outputs read like a printed page")
+    raise SystemExit(1 if found else 0)

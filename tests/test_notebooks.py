@@ -107,3 +107,24 @@ def test_book_execution_settings():
     execute = CONFIG["execute"]
     assert execute["execute_notebooks"] == "force" and execute["timeout"] >= 300
     assert CONFIG["sphinx"]["config"]["nb_execution_raise_on_error"] is True
+
+
+def test_the_executed_chapter_check_finds_bars_and_lines_wider_than_the_page(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from check_executed_notebooks import problems
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[output]) for output in (
+        nbformat.v4.new_output("stream", name="stdout", text="short line\n" + "y" * 97),
+        nbformat.v4.new_output("stream", name="stderr", text="tokenize:  45%|████▌     | 2700/6000"),
+        nbformat.v4.new_output("display_data", data={"text/plain": "z" * 200, "text/html": "<table/>"}),
+        nbformat.v4.new_output("stream", name="stdout", text="w" * 96),
+    )]
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    found = problems(path, page_width=96)
+    assert [line.split(":")[0] for line in found] == ["chapter.ipynb cell 0", "chapter.ipynb cell 1"]
+    assert "97 characters" in found[0] and "progress bar" in found[1]
+    assert problems(path, page_width=None) == found[1:]
