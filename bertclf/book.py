@@ -7,6 +7,7 @@ import inspect
 import os
 import subprocess
 import sys
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +21,13 @@ from bertclf.profiles import describe, versions
 REPOSITORY_URL = "https://github.com/bertclf/bertclf-book"
 
 
-PAGE_WIDTH = 96  # characters of code output that fit the built book's column
+PAGE_WIDTH = 96  # columns of code output that fit the built book's column
+
+
+def display_width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced font: Chinese, Japanese and Korean characters
+    (East Asian wide or full-width) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def show_environment(**extra: object) -> None:
@@ -31,8 +38,9 @@ def show_environment(**extra: object) -> None:
 
 
 def fill(parts: str | list[str], sep: str = " ") -> str:
-    """``parts`` (or a line's words) joined by ``sep`` into lines that fit the book's page,
-    never breaking a part; continuation lines are indented four spaces past the first."""
+    """``parts`` (or a line's words) joined by ``sep`` into lines that fit the book's page
+    (measured by :func:`display_width`), never breaking a part; continuation lines are indented
+    four spaces past the first."""
     lead = ""
     if isinstance(parts, str):
         lead = parts[: len(parts) - len(parts.lstrip(" "))]
@@ -40,7 +48,7 @@ def fill(parts: str | list[str], sep: str = " ") -> str:
     lines, line = [], lead
     for part in parts:
         joined = f"{line}{sep}{part}" if line.strip() else line + part
-        if line.strip() and len(joined) > PAGE_WIDTH:
+        if line.strip() and display_width(joined) > PAGE_WIDTH:
             lines.append(line)
             line = lead + "    " + part
         else:

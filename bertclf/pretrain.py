@@ -151,7 +151,8 @@ def _mlm_head(model: PreTrainedModel) -> torch.nn.Module:
     return head
 
 
-def masked_lm_loss(model: PreTrainedModel, input_ids: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def masked_lm_loss(model: PreTrainedModel, input_ids: torch.Tensor,
+                   labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy at the masked positions only (``labels != -100``)."""
     hidden = model.base_model(input_ids=input_ids).last_hidden_state
     chosen = labels != -100

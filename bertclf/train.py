@@ -455,7 +455,8 @@ def _with_time(totals: dict, start: float, cpu_start: float) -> dict:
             "cpu_seconds": totals["cpu_seconds"] + time.process_time() - cpu_start}
 
 
-def _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation, epoch) -> None:
+def _keep_best(run_dir, accelerator, model, tokenizer, config, state, validation,
+               epoch) -> None:
     """Save the model if this epoch's validation score is the best so far; count bad epochs."""
     score = validation[config.select_by]
     if score > state.best_score:

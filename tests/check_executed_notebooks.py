@@ -1,6 +1,7 @@
 """Run after the chapters are executed (``make notebooks``): their stored outputs must read like
 a printed book, with no progress-bar residue such as ``tokenize: 45%|████▌ | 2700/6000`` and,
-with ``--page-width N``, no text line wider than the page (the built book would cut it off).
+with ``--page-width N``, no text line wider than the page in columns (a Chinese character
+takes two) (the built book would cut it off).
 
 Usage: python tests/check_executed_notebooks.py ci-book/book [--page-width 96]
 """
@@ -10,6 +11,8 @@ import re
 from pathlib import Path
 
 import nbformat
+
+from bertclf.book import display_width
 
 BAR = re.compile(r"\d+%\|[^\n]*\|\s*\d+/\d+|\d+(\.\d+)?(it/s|s/it)\]")
 
@@ -31,9 +34,9 @@ def problems(path: Path, page_width: int | None) -> list[str]:
             text = printed_text(output)
             if BAR.search(text):
                 found.append(f"{path.name} cell {index}: progress bar {BAR.search(text).group(0)!r}")
-            wide = [line for line in text.splitlines() if page_width and len(line) > page_width]
+            wide = [line for line in text.splitlines() if page_width and display_width(line) > page_width]
             if wide:
-                found.append(f"{path.name} cell {index}: {len(wide[0])} characters: {wide[0][:60]}…")
+                found.append(f"{path.name} cell {index}: {display_width(wide[0])} columns: {wide[0][:60]}…")
     return found
 
 

@@ -64,3 +64,27 @@ def test_the_environment_and_config_lines_fit_the_page_unbroken(capsys):
     assert all(f"{f}=" in config for f in ("model", "learning_rate", "max_length", "seed"))
     parts = [f"part{i}={'x' * i}" for i in range(40)]
     assert fill(parts).split() == parts, "every part kept whole, in order"
+
+
+def test_fill_measures_chinese_characters_as_two_columns():
+    tokens = ["这个", "手机", "很", "不错"] * 20
+    lines = book.fill(tokens).splitlines()
+    assert len(lines) > 1 and all(book.display_width(line) <= book.PAGE_WIDTH for line in lines)
+    assert book.display_width("不错!") == 5 and book.display_width("ok") == 2
+
+
+def test_the_package_source_the_chapters_show_fits_the_page():
+    import importlib
+    import inspect
+    import re
+    from pathlib import Path
+
+    shown = {m for nb in Path(__file__).parents[1].glob("book/*.ipynb")
+             for m in re.findall(r"show_source\(([\w.]+)\)", nb.read_text())}
+    assert shown, "the chapters show package source"
+    wide = []
+    for name in sorted(shown):
+        module, attribute = name.rsplit(".", 1)
+        source = inspect.getsource(getattr(importlib.import_module(f"bertclf.{module}"), attribute))
+        wide += [f"{name}: {line}" for line in source.splitlines() if len(line) > book.PAGE_WIDTH]
+    assert not wide, wide

@@ -121,10 +121,11 @@ def test_the_executed_chapter_check_finds_bars_and_lines_wider_than_the_page(tmp
         nbformat.v4.new_output("stream", name="stderr", text="tokenize:  45%|████▌     | 2700/6000"),
         nbformat.v4.new_output("display_data", data={"text/plain": "z" * 200, "text/html": "<table/>"}),
         nbformat.v4.new_output("stream", name="stdout", text="w" * 96),
+        nbformat.v4.new_output("stream", name="stdout", text="中" * 49),
     )]
     path = tmp_path / "chapter.ipynb"
     nbformat.write(nb, path)
     found = problems(path, page_width=96)
-    assert [line.split(":")[0] for line in found] == ["chapter.ipynb cell 0", "chapter.ipynb cell 1"]
-    assert "97 characters" in found[0] and "progress bar" in found[1]
-    assert problems(path, page_width=None) == found[1:]
+    assert [line.split(":")[0] for line in found] == [f"chapter.ipynb cell {i}" for i in (0, 1, 4)]
+    assert "97 columns" in found[0] and "progress bar" in found[1] and "98 columns" in found[2]
+    assert problems(path, page_width=None) == found[1:2]
