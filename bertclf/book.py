@@ -248,7 +248,8 @@ def show_targets(result: dict) -> None:
     from IPython.display import display
 
     frame = pd.DataFrame(result["targets"])[["target", "required", "measured_text", "met"]]
-    display(frame.rename(columns={"measured_text": "measured"}))
+    with pd.option_context("display.max_colwidth", None):  # the whole text, not "..."
+        display(frame.rename(columns={"measured_text": "measured"}))
 
 
 # Model sizes: chapter 4 derives the parameter count from the formulas and checks it against
