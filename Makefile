@@ -50,7 +50,7 @@ notebooks: encoder
 	cp -r _config.yml _toc.yml book $(CI_BOOK)/ && rm -rf $(CI_BOOK)/book/runs
 	cd $(CI_BOOK) && $(QUIET_BARS) $(CURDIR)/$(PY) -m pytest -p no:cacheprovider --rootdir=. --nbmake --nbmake-kernel=python3 \
 		--nbmake-timeout=900 --overwrite --durations=0 -o addopts="" $(NOTEBOOKS)
-	$(PY) tests/check_executed_notebooks.py $(CI_BOOK)/book --page-width 96
+	$(PY) tests/check_executed_notebooks.py $(CI_BOOK)/book --page-width
 
 # ... and build the book from those executed copies (no second execution), warnings as errors
 ci-book: notebooks

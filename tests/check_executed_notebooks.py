@@ -1,9 +1,9 @@
 """Run after the chapters are executed (``make notebooks``): their stored outputs must read like
 a printed book, with no progress-bar residue such as ``tokenize: 45%|████▌ | 2700/6000`` and,
-with ``--page-width N``, no text line wider than the page in columns (a Chinese character
-takes two) (the built book would cut it off).
+with ``--page-width``, no text line wider than the page, which the built book would cut off
+(``bertclf.book.PAGE_WIDTH`` columns; a Chinese character takes two).
 
-Usage: python tests/check_executed_notebooks.py ci-book/book [--page-width 96]
+Usage: python tests/check_executed_notebooks.py ci-book/book [--page-width [N]]
 """
 
 import argparse
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from bertclf.book import display_width
+from bertclf.book import PAGE_WIDTH, display_width
 
 BAR = re.compile(r"\d+%\|[^\n]*\|\s*\d+/\d+|\d+(\.\d+)?(it/s|s/it)\]")
 
@@ -32,8 +32,8 @@ def problems(path: Path, page_width: int | None) -> list[str]:
     for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
         for output in cell.get("outputs", []):
             text = printed_text(output)
-            if BAR.search(text):
-                found.append(f"{path.name} cell {index}: progress bar {BAR.search(text).group(0)!r}")
+            if bar := BAR.search(text):
+                found.append(f"{path.name} cell {index}: progress bar {bar.group(0)!r}")
             wide = [line for line in text.splitlines() if page_width and display_width(line) > page_width]
             if wide:
                 found.append(f"{path.name} cell {index}: {display_width(wide[0])} columns: {wide[0][:60]}…")
@@ -43,7 +43,7 @@ def problems(path: Path, page_width: int | None) -> list[str]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--page-width", type=int, default=None)
+    parser.add_argument("--page-width", type=int, nargs="?", const=PAGE_WIDTH, default=None)
     args = parser.parse_args()
     found = [line for p in sorted(args.folder.glob("*.ipynb")) for line in problems(p, args.page_width)]
     print("\n".join(found) or "the executed chapters' outputs read like a printed page")
