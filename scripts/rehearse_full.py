@@ -159,12 +159,12 @@ def main() -> None:
 
     if not args.skip_chapters:
         executed.mkdir(parents=True, exist_ok=True)
-        lanes: list[list[tuple]] = [[], []]
-        for chapter in [c for c in args.chapters or chapters() if c.split("/")[-1] not in args.skip]:
-            source = ROOT / f"{chapter.removesuffix('.ipynb')}.ipynb"
-            command = [sys.executable, __file__, "--execute", str(source), str(executed / source.name)]
-            lanes[source.stem not in FIRST_LANE].append((command, f"chapter {source.stem}", source.parent))
-        in_two_lanes(lanes, {**env, **CHAPTER_SIZES}, timings)
+        sources = [ROOT / f"{c.removesuffix('.ipynb')}.ipynb" for c in args.chapters or chapters()
+                   if c.split("/")[-1] not in args.skip]
+        steps = [([sys.executable, __file__, "--execute", str(s), str(executed / s.name)], f"chapter {s.stem}", s.parent)
+                 for s in sources]
+        first = [step for step, s in zip(steps, sources) if s.stem in FIRST_LANE]
+        in_two_lanes([first, [step for step in steps if step not in first]], {**env, **CHAPTER_SIZES}, timings)
         run([sys.executable, str(ROOT / "tests" / "check_executed_notebooks.py"), str(executed)],
             env, "progress-bar check", timings)
 
