@@ -1,12 +1,16 @@
 # The two commands of the README:
-#   make book   set up .venv, execute every chapter (quick profile) and build _build/html
-#   make test   set up .venv, run the unit tests, execute every chapter with nbmake,
-#               build the book from those executed notebooks with warnings as errors,
-#               and rehearse the full profile offline (make rehearse)
+#   make book   set up .venv, execute the chapters that changed (all of them on a fresh clone;
+#               quick profile) and build _build/html
+#   make test   set up .venv, run the unit tests, build the book with warnings as errors
+#               (executing every chapter that changed), check the executed chapters, and
+#               rehearse the full profile offline (make rehearse)
+# and for contributors:
+#   make check       the linter and the fast unit tests (a few minutes)
+#   make book-clean  forget every executed chapter, then make book
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
-CI_BOOK := ci-book
-NOTEBOOKS = $(shell $(PY) -c "import yaml;t=yaml.safe_load(open('_toc.yml'));print(' '.join(c['file']+'.ipynb' for c in t['chapters']))")
+CACHE  := _build/.jupyter_cache
+STAMP  := _build/.bertclf-source
 
 # The quick profile needs nothing from the Hugging Face Hub: never wait on it
 ifneq ($(BERTCLF_PROFILE),full)
@@ -14,12 +18,12 @@ export HF_HUB_OFFLINE ?= 1
 endif
 
 # Executed chapters are read as a printed book: no progress bars in their stored outputs
-QUIET_BARS = TQDM_DISABLE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1
+export TQDM_DISABLE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 HF_DATASETS_DISABLE_PROGRESS_BARS=1
 
 # Chapters draw inline figures: a non-interactive MPLBACKEND (e.g. Agg) would hide them
 unexport MPLBACKEND
 
-.PHONY: setup encoder book test unit notebooks ci-book rehearse bench clean
+.PHONY: setup encoder book book-clean check test unit executed rehearse bench clean
 
 setup: $(VENV)/.installed
 
@@ -31,35 +35,41 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[book,test,serve]"
 	touch $@
 
-book: encoder
-	$(QUIET_BARS) $(VENV)/bin/jupyter-book build . -W --keep-going
-	@echo "book: $(CURDIR)/_build/html/index.html"
-
-test: encoder unit notebooks ci-book rehearse
-
-unit: setup
-	$(PY) -m pytest -q -n 2 --durations=15 tests
-
 # The offline Chinese encoder the chapters share (built once, cached in BERTCLF_CACHE or ~/.cache/bertclf)
 encoder: setup
 	$(VENV)/bin/bertclf build-encoder zh
 
-# Execute each chapter once, in a copy of the book, keeping the outputs there ...
-notebooks: encoder
-	rm -rf $(CI_BOOK) && mkdir -p $(CI_BOOK)
-	cp -r _config.yml _toc.yml book $(CI_BOOK)/ && rm -rf $(CI_BOOK)/book/runs
-	cd $(CI_BOOK) && $(QUIET_BARS) $(CURDIR)/$(PY) -m pytest -p no:cacheprovider --rootdir=. --nbmake --nbmake-kernel=python3 \
-		--nbmake-timeout=900 --overwrite --durations=0 -o addopts="" $(NOTEBOOKS)
-	$(PY) tests/check_executed_notebooks.py $(CI_BOOK)/book --page-width
+# Jupyter Book's execution cache keys each chapter by its code cells: an edit to prose executes
+# nothing, an edit to code executes that chapter only. What the cache cannot see is the package
+# the chapters import, its committed results and its profile: when they change, every chapter
+# runs again (scripts/book_cache.py).
+book: encoder
+	$(PY) scripts/book_cache.py $(CACHE) $(STAMP)
+	$(VENV)/bin/jupyter-book build . -W --keep-going
+	@echo "book: $(CURDIR)/_build/html/index.html"
 
-# ... and build the book from those executed copies (no second execution), warnings as errors
-ci-book: notebooks
-	sed -i 's/execute_notebooks: force/execute_notebooks: "off"/' $(CI_BOOK)/_config.yml
-	$(VENV)/bin/jupyter-book build $(CI_BOOK) -W --keep-going
+book-clean:
+	rm -rf _build book/runs
+	$(MAKE) book
 
-# Every BERTCLF_PROFILE=full path (CLI for each Hub data set, every chapter) against a tiny
-# offline mirror: random 2-layer models, a few hundred bundled texts in the Hub's schemas.
-# It checks code paths, not scores.
+check: setup
+	$(VENV)/bin/ruff check bertclf tests benchmarks scripts
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow" tests
+
+test: unit executed rehearse
+
+unit: setup
+	$(VENV)/bin/ruff check bertclf tests benchmarks scripts
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests
+
+# The book, built with warnings as errors, and its executed chapters checked: no output line
+# wider than the page, no progress-bar residue
+executed: book
+	$(PY) tests/check_executed_notebooks.py _build/jupyter_execute/book --page-width
+
+# Every BERTCLF_PROFILE=full path (CLI for each Hub data set, every chapter that depends on the
+# profile) against a tiny offline mirror: random 2-layer models, a few hundred bundled texts in
+# the Hub's schemas. It checks code paths, not scores.
 rehearse: encoder
 	$(PY) scripts/rehearse_full.py
 
@@ -69,4 +79,4 @@ bench: setup
 	$(PY) -m benchmarks.serve_load
 
 clean:
-	rm -rf _build ci-book book/runs runs
+	rm -rf _build book/runs runs

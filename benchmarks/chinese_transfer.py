@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 from benchmarks.common import RESULTS_DIR, accuracy_meta, baseline_record, fit_record
-from bertclf import chinese, data, train
-from bertclf.book import paired_table, trials_table
+from bertclf import data, train
+from bertclf.book import paired_table, pretrain_from_zero, trials_table
+from bertclf.encoders import chinese
 
 JSON_FILE = RESULTS_DIR / "chinese_transfer.json"
 FROM_ZERO_STEPS = 300
@@ -55,7 +56,7 @@ def encoder(row: str, work: Path) -> tuple[str, float]:
     if spec == "from-zero":
         out = work / "from-zero"
         if not (out / "model.safetensors").is_file():
-            chinese.pretrain_from_zero(out, steps=FROM_ZERO_STEPS)
+            pretrain_from_zero(out, steps=FROM_ZERO_STEPS)
         return str(out), time.perf_counter() - start
     return spec, 0.0
 

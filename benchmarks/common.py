@@ -9,7 +9,6 @@ import ctypes
 import gc
 import json
 import os
-import platform
 import re
 import sys
 import threading
@@ -23,9 +22,9 @@ import psutil
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 
-from bertclf import baseline
-from bertclf.book import machine_line
-from bertclf.profiles import BUNDLED_MODEL, get_profile, pick_device, versions
+from bertclf.environment import machine, machine_line, pick_device
+from bertclf.evaluate import baseline
+from bertclf.profiles import BUNDLED_MODEL, get_profile
 
 RESULTS_DIR = Path(__file__).parent / "results"
 SMOKE_DIR = Path("runs/benchmarks/results")  # results of smaller runs: never committed
@@ -125,8 +124,8 @@ def ensure_run(bench: Bench, run: Path | None = None) -> Path:
 
 def ensure_onnx(bench: Bench, run: Path, int8: bool = True) -> None:
     """Export the run's ONNX graphs (fp32, and int8 with ``int8``) if missing or older than its model."""
-    from bertclf.export import export_onnx
-    from bertclf.onnx_backend import graph_path
+    from bertclf.serve.export import export_onnx
+    from bertclf.serve.onnx import graph_path
 
     trained = (run / "model.safetensors").stat().st_mtime
     graphs = [graph_path(run, q) for q in ((False, True) if int8 else (False,))]
@@ -164,39 +163,8 @@ def finish(bench: Bench, title: str, settings: dict, runs: dict, targets: list[d
 # ---------------------------------------------------------------- the machine
 
 
-def cpu_name() -> str:
-    """The CPU's model name (``/proc/cpuinfo`` on Linux)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine(device: torch.device) -> dict:
-    """Where a result came from: CPU, cores, threads, memory, GPU, load, library versions."""
-    info = {
-        "cpu": cpu_name(),
-        "logical_cores": os.cpu_count(),
-        "physical_cores": psutil.cpu_count(logical=False),
-        "torch_threads": torch.get_num_threads(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-        "os": platform.platform(terse=True),
-        "device": device.type,
-        "load_average_1min_at_start": round(os.getloadavg()[0], 2),
-        "versions": versions(),
-    }
-    if device.type == "cuda":
-        props = torch.cuda.get_device_properties(device)
-        info["gpu"] = props.name
-        info["gpu_memory_gb"] = round(props.total_memory / 2**30, 1)
-    return info
-
-
 def describe_machine(info: dict) -> str:
-    """One line naming the machine of a result (``bertclf.book.machine_line``), its OS and load."""
+    """One line naming the machine of a result (``bertclf.environment.machine_line``), its OS and load."""
     load = info.get("load_average_1min_at_start")
     return f"{machine_line(info)}, {info['os']}" + (f"; load average at start {load}" if load is not None else "")
 
@@ -329,7 +297,7 @@ def sequence_flops(lengths, fm: dict, training: bool, last_layer_at_cls: bool = 
 
     Forward: 2 FLOPs per parameter per token for the weight matmuls, plus 4·L·h·s² for the
     attention scores and the weighted sum; training (forward + backward) costs three times that.
-    ``last_layer_at_cls`` (``bertclf.cls_forward``): the last layer's tokens after [CLS] only go
+    ``last_layer_at_cls`` (``bertclf.models.cls_forward``): the last layer's tokens after [CLS] only go
     through its key and value projections (2·h² weights), and only [CLS] attends.
     """
     factor = 3 if training else 1

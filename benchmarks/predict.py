@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from benchmarks import common
-from bertclf import cls_forward, data
-from bertclf.inference import Classifier
+from bertclf import data
+from bertclf.models import cls_forward
+from bertclf.serve.classifier import Classifier
 
 LABELS = {
     "torch_fp32": "bertclf, torch fp32",

@@ -6,7 +6,7 @@ Chapter 5 fine-tunes once (seed 0) and compares with the baseline on the same te
 single seed is a single draw: the batch order, the new head's weights and the dropout masks all
 depend on it. This script repeats the chapter's `bertclf.train.fit` run (the profile's settings,
 the same split) with each seed, fits the word TF-IDF baseline once (it has no seed), and compares
-them with `bertclf.compare`: per seed, and pooled (each test text scored by its mean correctness
+them with `bertclf.evaluate.compare`: per seed, and pooled (each test text scored by its mean correctness
 over the seeds). Results go to benchmarks/results/seeds-DATASET.json (finished seeds are kept and
 skipped when the script runs again) and seeds-DATASET.md.
 """

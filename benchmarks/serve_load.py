@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,6 +26,7 @@ import numpy as np
 
 from benchmarks import common
 from bertclf import data
+from bertclf.serve.local import LocalService
 
 SMOKE = {"clients": [1, 4], "requests": 16, "seconds": 10.0}
 
@@ -50,41 +49,9 @@ def parse_args(argv: list[str] | None) -> common.Bench:
     return bench
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Service:
-    """``bertclf serve`` in a child process on a free loopback port."""
-
-    def __init__(self, run_dir: Path, backend: str, int8: bool, batching: list[str], threads: int) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        command = [sys.executable, "-m", "bertclf.cli", "serve", str(run_dir), "--backend", backend,
-                   "--port", self.url.rsplit(":", 1)[1], "--threads", str(threads), "--max-queue", "4096",
-                   *(["--quantize"] if int8 else []), *batching]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-    def __enter__(self) -> Service:
-        deadline = time.monotonic() + 300  # imports alone take minutes on a busy machine
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"bertclf serve exited: {self.process.stdout.read()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.process.kill()
-        raise RuntimeError("bertclf serve did not start within 300 s")
-
-    def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-
-    def stats(self) -> dict:
-        return httpx.get(f"{self.url}/health", timeout=10).json()
+def stats(url: str) -> dict:
+    """The service's counts of batches and texts (``GET /health``)."""
+    return httpx.get(f"{url}/health", timeout=10).json()
 
 
 async def load_level(url: str, texts: list[str], clients: int, requests: int, seconds: float) -> dict:
@@ -122,7 +89,7 @@ def batching_ceiling(run_dir: Path, backend: str, int8: bool, texts: list[str], 
     text one at a time vs in length-sorted batches of 32 (no padding to speak of), same threads."""
     import torch
 
-    from bertclf.inference import Classifier
+    from bertclf.serve.classifier import Classifier
 
     torch.set_num_threads(threads)
     clf = Classifier.load(run_dir, backend=backend, quantize=int8)
@@ -153,12 +120,14 @@ def main(argv: list[str] | None = None) -> dict:
         for int8 in precisions:
             for mode, flags in batching.items():
                 label = f"{backend} {'int8' if int8 else 'fp32'}, {mode.replace('_', ' ')}"
-                with Service(run_dir, backend, int8, flags, args.threads) as service:
+                options = ["--backend", backend, "--threads", args.threads, "--max-queue", 4096,
+                           *(["--quantize"] if int8 else []), *flags]
+                with LocalService(run_dir, *options, quiet=True) as service:
                     asyncio.run(load_level(service.url, texts, 4, 32, args.seconds))  # warm-up
                     for clients in args.clients:
-                        before = service.stats()
+                        before = stats(service.url)
                         level = asyncio.run(load_level(service.url, texts, clients, args.requests, args.seconds))
-                        after = service.stats()
+                        after = stats(service.url)
                         batches = after["batches"] - before["batches"]
                         level["mean_batch"] = (after["texts"] - before["texts"]) / batches if batches else None
                         runs[f"{backend}_{'int8' if int8 else 'fp32'}_{mode}_c{clients}"] = {"label": label, **level}

@@ -32,9 +32,9 @@ import torch
 
 from benchmarks import common
 from bertclf import data
-from bertclf.batching import encode, make_loader, padding_stats
-from bertclf.modeling import load_classifier, load_tokenizer
-from bertclf.profiles import mixed_precision, set_seed
+from bertclf.data.batching import encode, make_loader, padding_stats
+from bertclf.environment import mixed_precision, set_seed
+from bertclf.models.load import load_classifier, load_tokenizer
 from bertclf.train import TrainConfig, fit
 
 CONTENDERS = ("bertclf", "trainer", "trainer_grouped")

@@ -129,11 +129,12 @@ def _load_data(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from bertclf import baseline, train
     from bertclf import data as data_module
-    from bertclf.language import detect_language
-    from bertclf.model_card import write_run_card
+    from bertclf import train
+    from bertclf.data.language import detect_language
+    from bertclf.evaluate import baseline
     from bertclf.profiles import describe
+    from bertclf.runs.card import write_run_card
 
     if args.resume:  # with the recorded data, or --dataset/--csv for a run that records none
         result = train.resume(
@@ -175,8 +176,8 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     from bertclf import data, runs
-    from bertclf.evaluate import evaluate_model
-    from bertclf.inference import Classifier
+    from bertclf.evaluate.metrics import evaluate_model
+    from bertclf.serve.classifier import Classifier
 
     info = runs.run_info(args.run_dir)
     given = bool(args.dataset or args.csv)  # else: rebuilt from the run's record, so it must match it
@@ -223,7 +224,7 @@ def _read_texts(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    from bertclf.inference import Classifier
+    from bertclf.serve.classifier import Classifier
 
     texts = _read_texts(args)
     if not texts:
@@ -237,7 +238,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
-    from bertclf.export import export_onnx
+    from bertclf.serve.export import export_onnx
 
     for path in export_onnx(args.run_dir, quantize=args.quantize):
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
@@ -245,13 +246,13 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from bertclf.onnx_backend import require
+    from bertclf.serve.onnx import require
 
     uvicorn, _ = require("uvicorn", "fastapi")
     import torch
 
-    from bertclf.inference import Classifier
-    from bertclf.serve import create_app
+    from bertclf.serve.classifier import Classifier
+    from bertclf.serve.http import create_app
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -264,8 +265,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_pretrain(args: argparse.Namespace) -> None:
-    from bertclf import pretrain, runs
-    from bertclf.modeling import load_tokenizer, resolve
+    from bertclf import runs
+    from bertclf.encoders import pretrain
+    from bertclf.models.load import load_tokenizer
+    from bertclf.models.names import resolve
 
     out = args.resume or args.out
     if out is None:
@@ -291,7 +294,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
 
 def _pretraining_texts(settings: dict) -> list[str]:
     if settings.get("corpus") == "people_daily":
-        from bertclf.chinese import people_daily_lines
+        from bertclf.data.corpora import people_daily_lines
 
         return people_daily_lines()
     if not settings.get("text"):
@@ -305,7 +308,7 @@ def _pretraining_texts(settings: dict) -> list[str]:
 
 
 def cmd_build_encoder(args: argparse.Namespace) -> None:
-    from bertclf.chinese import chinese_encoder_dir
+    from bertclf.encoders.chinese import chinese_encoder_dir
 
     print(chinese_encoder_dir())
 

@@ -8,19 +8,13 @@ whole data sets from the Hub, a GPU with mixed precision where one is present.
 from __future__ import annotations
 
 import os
-import platform
-import random
 from dataclasses import asdict, dataclass, field, replace
-from importlib import metadata
-
-import numpy as np
-import torch
 
 from bertclf.errors import BertclfError
 
 PROFILE_ENV = "BERTCLF_PROFILE"
 BUNDLED_MODEL = "bundled-minilm"
-BUNDLED_CHINESE_MODEL = "bundled-minilm-zh"  # built offline from the bundled MiniLM (bertclf.chinese)
+BUNDLED_CHINESE_MODEL = "bundled-minilm-zh"  # built offline from the bundled MiniLM (bertclf.encoders.chinese)
 
 
 @dataclass(frozen=True)
@@ -93,49 +87,11 @@ def _size_from_env(variable: str) -> int | None:
     return int(value)
 
 
-def pick_device(preferred: str | None = None) -> torch.device:
-    """``cuda`` when available (or asked for), else ``mps``, else ``cpu``."""
-    if preferred:
-        if preferred.startswith("cuda") and not torch.cuda.is_available():
-            raise BertclfError("device 'cuda' was asked for but no GPU is visible: use --device cpu")
-        return torch.device(preferred)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def mixed_precision(device: torch.device) -> str:
-    """The AMP mode Accelerate should use on ``device``: bf16 where the GPU has it natively
-    (Ampere and newer; a T4 only emulates it, slowly), else fp16; none on CPU."""
-    if device.type != "cuda":
-        return "no"
-    return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
-
-
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) so that a CPU run repeats exactly."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def versions() -> dict[str, str]:
-    """Versions of the libraries a result depends on."""
-    names = ["bertclf", "torch", "transformers", "datasets", "accelerate", "scikit-learn"]
-    found = {"python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
 def describe(profile: Profile | None = None, **extra: object) -> str:
     """One line naming the profile and its settings, printed at the top of every chapter
     (``extra`` adds settings or overrides the profile's, e.g. ``model=...``)."""
+    from bertclf.environment import pick_device
+
     p = profile or get_profile()
     parts = {
         "profile": p.name,

@@ -21,7 +21,7 @@ def tiny_model_dir(tmp_path_factory):
     """
     from transformers import BertConfig, BertForSequenceClassification
 
-    from bertclf.modeling import load_tokenizer
+    from bertclf.models.load import load_tokenizer
 
     path = tmp_path_factory.mktemp("tiny-bert")
     tokenizer = load_tokenizer()

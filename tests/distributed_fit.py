@@ -1,6 +1,6 @@
 """A small fine-tune meant to run in several processes (tests/test_distributed.py):
 
-    torchrun --nproc_per_node 2 tests/distributed_fit.py OUT_DIR [--resume-check]
+    torchrun --nproc_per_node 2 tests/distributed_fit.py OUT_DIR MODEL_DIR [--resume-check]
 
 Every process runs the same ``bertclf.train.fit`` (Accelerate spreads it over the processes:
 gloo on CPU, NCCL on GPUs) and writes ``OUT_DIR/rank<k>.json`` with what it saw: the world
@@ -20,9 +20,9 @@ from types import SimpleNamespace
 import numpy as np
 from accelerate import PartialState
 
-import bertclf.train as train_module
+import bertclf.train.loop as train_module
 from bertclf import data
-from bertclf.batching import LengthBucketBatchSampler
+from bertclf.data.batching import LengthBucketBatchSampler
 from bertclf.train import TrainConfig, fit, resume
 
 # 60 training texts in batches of 8: a short batch of 4, which shuffling puts anywhere in an epoch;
@@ -30,7 +30,7 @@ from bertclf.train import TrainConfig, fit, resume
 TRAIN_SIZE, EVAL_SIZE, BATCH, EPOCHS = 60, 30, 8, 2
 
 
-def main(out_dir: Path) -> None:
+def main(out_dir: Path, model: str) -> None:
     state = PartialState(cpu=True)
     schedule = {}
     make_schedule = train_module.get_linear_schedule_with_warmup
@@ -51,7 +51,7 @@ def main(out_dir: Path) -> None:
 
     LengthBucketBatchSampler.batches = recording_batches
     dsd = data.load("tweets", train_size=TRAIN_SIZE, eval_size=EVAL_SIZE)
-    config = TrainConfig(epochs=EPOCHS, batch_size=BATCH, eval_batch_size=BATCH, max_length=32,
+    config = TrainConfig(model=model, epochs=EPOCHS, batch_size=BATCH, eval_batch_size=BATCH, max_length=32,
                          learning_rate=1e-4, device="cpu", seed=0)
     result = fit(dsd, out_dir / "run", config)
     test = result.test
@@ -75,13 +75,13 @@ def main(out_dir: Path) -> None:
     (out_dir / f"rank{state.process_index}.json").write_text(json.dumps(record, indent=2))
 
 
-def resume_check(out_dir: Path) -> None:
+def resume_check(out_dir: Path, model: str) -> None:
     """96 texts in batches of 8: 6 steps an epoch per process; a checkpoint every 4 steps (4, 6 at
     epoch 1's end, 10), interrupted before step 11 and resumed (epoch 2 from batch 5)."""
     state = PartialState(cpu=True)
     dsd = data.load("tweets", train_size=96, eval_size=EVAL_SIZE)
-    config = TrainConfig(epochs=2, batch_size=BATCH, eval_batch_size=BATCH, max_length=32, learning_rate=1e-4,
-                         device="cpu", seed=0, checkpoint_steps=4)
+    config = TrainConfig(model=model, epochs=2, batch_size=BATCH, eval_batch_size=BATCH, max_length=32,
+                         learning_rate=1e-4, device="cpu", seed=0, checkpoint_steps=4)
     cross_entropy, calls = train_module.F.cross_entropy, [0]
 
     def interrupting(*args, **kwargs):
@@ -103,4 +103,5 @@ def resume_check(out_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    resume_check(Path(sys.argv[1])) if "--resume-check" in sys.argv else main(Path(sys.argv[1]))
+    out, model = Path(sys.argv[1]), sys.argv[2]
+    resume_check(out, model) if "--resume-check" in sys.argv else main(out, model)

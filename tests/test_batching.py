@@ -2,9 +2,10 @@
 
 import pytest
 
-from bertclf import batching, data
+from bertclf import data
+from bertclf.data import batching
 from bertclf.errors import BertclfError
-from bertclf.modeling import load_tokenizer
+from bertclf.models.load import load_tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ def tiny_bert(tmp_path_factory):
     """A tiny randomly initialised BERT classifier with the bundled tokenizer."""
     from transformers import BertConfig, BertForSequenceClassification
 
-    from bertclf.modeling import load_tokenizer
+    from bertclf.models.load import load_tokenizer
 
     path = tmp_path_factory.mktemp("bench-tiny-bert")
     tokenizer = load_tokenizer()
@@ -107,7 +107,7 @@ def test_serve_load_benchmark_runs_every_service(tiny_bert, tmp_path):
 
     # one backend (each service is a process of its own: slow to start); tests/test_serve.py covers torch
     result = serve_load.main([*smoke_args(tiny_bert, tmp_path, peak=False), "--backends", "onnx", "--no-int8",
-                              "--clients", "1", "4", "--requests", "8", "--seconds", "20", "--threads", "1"])
+                              "--clients", "1", "4", "--requests", "8", "--seconds", "600", "--threads", "1"])  # stops at 8 requests
     check_common(result, peak=False)
     assert len(result["runs"]) == 2 * 2  # batching on/off x client levels
     for row in result["runs"].values():

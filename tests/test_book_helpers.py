@@ -1,4 +1,4 @@
-"""The helpers that keep the chapters' cells short (bertclf.book, bertclf.plots)."""
+"""The helpers that keep the chapters' cells short (bertclf.book, bertclf.evaluate.plots)."""
 
 import matplotlib
 
@@ -7,8 +7,9 @@ matplotlib.use("Agg")
 import numpy as np
 import torch
 
-from bertclf import book, plots
-from bertclf.evaluate import Evaluation
+from bertclf import book
+from bertclf.evaluate import plots
+from bertclf.evaluate.metrics import Evaluation
 
 
 def test_parameter_table_counts_bert_base_and_large_like_chapter_4():
@@ -73,18 +74,34 @@ def test_fill_measures_chinese_characters_as_two_columns():
     assert book.display_width("不错!") == 5 and book.display_width("ok") == 2
 
 
-def test_the_package_source_the_chapters_show_fits_the_page():
-    import importlib
-    import inspect
+def shown_sources() -> dict[str, object]:
+    """Every object a chapter shows with ``show_source(...)``, resolved with the chapter's own imports."""
+    import json
     import re
     from pathlib import Path
 
-    shown = {m for nb in Path(__file__).parents[1].glob("book/*.ipynb")
-             for m in re.findall(r"show_source\(([\w.]+)\)", nb.read_text())}
+    shown = {}
+    for path in sorted(Path(__file__).parents[1].glob("book/*.ipynb")):
+        cells = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        code = "\n".join(cells)
+        namespace: dict = {}
+        for statement in re.findall(r"^from bertclf[\w.]* import (?:\([^)]*\)|[^\n]+)", code, re.M):
+            exec(statement, namespace)
+        for name in re.findall(r"show_source\(([\w.]+)\)", code):
+            shown[f"{path.stem}: {name}"] = eval(name, namespace)
+    return shown
+
+
+def test_the_package_source_the_chapters_show_fits_the_page():
+    import inspect
+
+    shown = shown_sources()
     assert shown, "the chapters show package source"
-    wide = []
-    for name in sorted(shown):
-        module, attribute = name.rsplit(".", 1)
-        source = inspect.getsource(getattr(importlib.import_module(f"bertclf.{module}"), attribute))
-        wide += [f"{name}: {line}" for line in source.splitlines() if len(line) > book.PAGE_WIDTH]
+    wide = [f"{name}: {line}" for name, obj in shown.items() for line in inspect.getsource(obj).splitlines()
+            if len(line) > book.PAGE_WIDTH]
     assert not wide, wide
+
+
+def test_no_chapter_shows_a_private_function_as_the_lesson():
+    private = [name for name, obj in shown_sources().items() if obj.__name__.startswith("_")]
+    assert not private, private

@@ -7,9 +7,10 @@ import sys
 import pandas as pd
 import pytest
 
-from bertclf import chinese, data, train
+from bertclf import data, train
+from bertclf.data.language import detect_language
+from bertclf.encoders import chinese
 from bertclf.errors import BertclfError
-from bertclf.language import detect_language
 
 
 def test_language_is_read_from_the_text_not_the_name():

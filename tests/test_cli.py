@@ -76,7 +76,7 @@ def predicted(capsys, *argv) -> list[dict]:
 
 
 def test_predict_long_texts_and_quantize_match_the_api(tiny_run_dir, capsys):
-    from bertclf.inference import Classifier
+    from bertclf.serve.classifier import Classifier
 
     texts = [" ".join(["what a wonderful day"] * 40) + " but then it rained", "so sad today"]  # 160+ tokens > 48
     clf = Classifier.load(tiny_run_dir)

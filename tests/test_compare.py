@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from bertclf.compare import compare, mcnemar
 from bertclf.errors import BertclfError
+from bertclf.evaluate.compare import compare, mcnemar
 
 
 def test_mcnemar_counts_only_the_disagreements():

@@ -4,7 +4,9 @@ import pandas as pd
 import pytest
 from datasets import ClassLabel
 
-from bertclf import data
+from bertclf import BertclfError, data
+from bertclf.data.splits import take_stratified
+from bertclf.profiles import get_profile
 
 
 @pytest.fixture(scope="module", params=["tweets", "chinese_reviews"])
@@ -56,7 +58,7 @@ def test_same_seed_same_split_other_seed_other_split():
 
 def test_profile_sizes_cap_the_splits():
     dsd = data.load("tweets")  # quick profile: 6,000 / 2,000 / 2,000
-    quick = data.get_profile("quick")
+    quick = get_profile("quick")
     assert len(dsd["train"]) == quick.train_size
     assert len(dsd["test"]) == quick.eval_size
     assert data.source(dsd) == {"dataset": "tweets", "seed": 0, "train_size": 6000, "eval_size": 2000}
@@ -117,9 +119,9 @@ def test_a_prose_description_means_no_recorded_source():
 
 def test_capping_a_split_with_a_rare_class_keeps_every_class():
     frame = pd.DataFrame({"text": [f"t{i}" for i in range(41)], "label": ["common"] * 40 + ["rare"]})
-    taken = data._stratified_take(frame, 5, seed=0)  # sklearn's stratification needs two of each
+    taken = take_stratified(frame, 5, seed=0)  # sklearn's stratification needs two of each
     assert len(taken) == 5 and set(taken["label"]) == {"common", "rare"}
-    assert taken.equals(data._stratified_take(frame, 5, seed=0)), "seeded"
+    assert taken.equals(take_stratified(frame, 5, seed=0)), "seeded"
     rows = [(f"common text {i}", "common") for i in range(200)] + [(f"rare text {i}", "rare") for i in range(10)]
     dsd = data.from_frame(pd.DataFrame(rows, columns=["text", "label"]), eval_size=8)  # 1 rare in validation
     assert {len(dsd["validation"]), len(set(dsd["validation"]["label"]))} == {8, 2}
@@ -168,7 +170,7 @@ def test_a_split_column_places_each_row(tmp_path):
     assert [len(dsd[k]) for k in ("train", "validation", "test")] == [80, 20, 20]
     assert set(dsd["test"]["text"]) == set(frame["review"][100:])
     frame.assign(part=["train"] * 100 + ["holdout"] * 20).to_csv(tmp_path / "bad.csv", index=False)
-    with pytest.raises(data.BertclfError, match="column 'part' of .*bad.csv has values \\['holdout'\\]"):
+    with pytest.raises(BertclfError, match="column 'part' of .*bad.csv has values \\['holdout'\\]"):
         data.load_csv(tmp_path / "bad.csv", "review", "stars", split_column="part")
-    with pytest.raises(data.BertclfError, match="need a 'train' entry"):
+    with pytest.raises(BertclfError, match="need a 'train' entry"):
         data.load_csv({"test": tmp_path / "all.csv"}, "review", "stars")

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bertclf import runs
+
 ROOT = Path(__file__).resolve().parents[1]
 HELPER = Path(__file__).with_name("distributed_fit.py")
 
@@ -23,10 +25,10 @@ def torchrun() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def two_process_run(tmp_path_factory):
+def two_process_run(tmp_path_factory, tiny_model_dir):
     out = tmp_path_factory.mktemp("distributed")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = [*torchrun(), "--standalone", "--nproc_per_node", "2", str(HELPER), str(out)]
+    command = [*torchrun(), "--standalone", "--nproc_per_node", "2", str(HELPER), str(out), str(tiny_model_dir)]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     records = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
@@ -69,14 +71,15 @@ def test_one_complete_run_directory_that_scores_the_same_in_one_process(two_proc
     for name in ("config.json", "model.safetensors", "tokenizer_config.json", "bertclf.json", "metrics.json",
                  "history.json", "checkpoint.pt"):
         assert (run / name).is_file(), name
-    assert not [p for p in run.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    assert not [p for p in run.iterdir() if p.name.startswith(".") and p.name != runs.LOCK_FILE], "temporary files"
+    assert not runs.is_locked(run)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["test"] == records[0]["test_metrics"]
 
     # the saved model, scored in a single process, gives the same test metrics
     from bertclf import data
-    from bertclf.evaluate import evaluate_model
-    from bertclf.inference import Classifier
+    from bertclf.evaluate.metrics import evaluate_model
+    from bertclf.serve.classifier import Classifier
 
     dsd = data.load("tweets", train_size=60, eval_size=30)
     clf = Classifier.load(run, device="cpu")
@@ -85,9 +88,10 @@ def test_one_complete_run_directory_that_scores_the_same_in_one_process(two_proc
     assert single["loss"] == pytest.approx(metrics["test"]["loss"], rel=1e-4)
 
 
-def test_two_processes_resume_mid_epoch_exactly(tmp_path):
+def test_two_processes_resume_mid_epoch_exactly(tmp_path, tiny_model_dir):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
-    command = [*torchrun(), "--standalone", "--nproc_per_node", "2", str(HELPER), str(tmp_path), "--resume-check"]
+    command = [*torchrun(), "--standalone", "--nproc_per_node", "2", str(HELPER), str(tmp_path), str(tiny_model_dir),
+               "--resume-check"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "interrupted at step 10" in done.stdout and "keeps the checkpoint of step 10, epoch 2 batch 4" in done.stdout

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from bertclf import baseline, data, plots
-from bertclf.evaluate import Evaluation, expected_calibration_error, softmax
+from bertclf import data
+from bertclf.evaluate import baseline, plots
+from bertclf.evaluate.metrics import Evaluation, expected_calibration_error, softmax
 
 
 @pytest.fixture

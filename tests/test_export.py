@@ -3,8 +3,6 @@
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 
@@ -15,8 +13,9 @@ import pytest
 import torch
 
 from bertclf import BertclfError, Classifier, cli
-from bertclf.export import export_onnx
-from bertclf.onnx_backend import graph_path
+from bertclf.serve.export import export_onnx
+from bertclf.serve.local import LocalService
+from bertclf.serve.onnx import graph_path
 
 TEXTS = ["I love it", "meh", "the worst service I have ever had, never again", "ok", "great great great " * 5,
          "", "ça va? 😀 fine", "x " * 200]
@@ -101,27 +100,10 @@ def test_clear_errors(exported, tmp_path, monkeypatch):
 
 
 def test_cli_serve_with_the_onnx_backend(exported):
-    with socket.socket() as probe:  # a free port on the loopback interface
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "bertclf.cli", "serve", str(exported), "--backend", "onnx", "--quantize",
-               "--port", str(port), "--threads", "1"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                assert server.poll() is None, server.stdout.read()
-                assert time.monotonic() < deadline, "the service did not start within 60 s"
-                try:
-                    if client.get("/health").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.2)
+    with LocalService(exported, "--backend", "onnx", "--quantize", "--threads", "1", quiet=True) as service:
+        with httpx.Client(base_url=service.url, timeout=30) as client:
             meta = client.get("/metadata").json()
             assert meta["backend"] == "onnx" and meta["int8"] is True
             answer = client.post("/predict", json={"text": "so happy today"})
             assert answer.status_code == 200 and answer.json()["label"] in meta["labels"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    assert service.process.returncode is not None, "stopped"

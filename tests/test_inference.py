@@ -57,12 +57,12 @@ def test_int8_quantized_classifier_agrees_with_fp32(tiny_run_dir, clf):
 
 @pytest.mark.parametrize("model_name", ["tiny", "bundled-minilm"])
 def test_the_last_layer_at_cls_only_gives_the_full_forwards_logits(model_name, tiny_model_dir):
-    """predict computes the last layer at [CLS] only (bertclf.cls_forward): same logits, padded
+    """predict computes the last layer at [CLS] only (bertclf.models.cls_forward): same logits, padded
     rows included, as the model's own forward."""
     import torch
 
-    from bertclf import cls_forward
-    from bertclf.modeling import load_classifier, load_tokenizer
+    from bertclf.models import cls_forward
+    from bertclf.models.load import load_classifier, load_tokenizer
 
     name = str(tiny_model_dir) if model_name == "tiny" else model_name
     model, tokenizer = load_classifier(name, ["a", "b", "c"]).eval(), load_tokenizer(name)

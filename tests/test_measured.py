@@ -1,11 +1,11 @@
-"""bertclf.measured: the book reads committed benchmark results, or says which command writes them."""
+"""bertclf.book.measured: the book reads committed benchmark results, or says which command writes them."""
 
 import json
 
 import pytest
 
-from bertclf import measured as m
 from bertclf.book import benchmark_table
+from bertclf.book import measured as m
 
 
 def result(benchmark: str, runs: dict, size: str = "full") -> dict:

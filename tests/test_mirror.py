@@ -10,10 +10,13 @@ import pandas as pd
 import pytest
 from datasets import ClassLabel, Dataset, DatasetDict, load_dataset
 
-from bertclf import data, modeling
+from bertclf import data
 from bertclf.errors import BertclfError
 from bertclf.mirror import MIRROR_ENV, load_hub_dataset, model_path
-from bertclf.rehearsal import CLINC_INTENTS, build_mirror
+from bertclf.models.load import load_classifier, load_tokenizer
+from bertclf.models.names import resolve
+from bertclf.wheels import minilm_dir
+from scripts.rehearsal_mirror import CLINC_INTENTS, build_mirror
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +31,11 @@ def use_mirror(mirror, monkeypatch):
 
 
 def test_model_ids_resolve_into_the_mirror(use_mirror):
-    assert modeling.resolve("google-bert/bert-base-uncased") == str(use_mirror / "models/google-bert/bert-base-uncased")
-    assert modeling.resolve("bundled-minilm") == str(modeling.bundled_model_dir())  # bundled names unchanged
+    assert resolve("google-bert/bert-base-uncased") == str(use_mirror / "models/google-bert/bert-base-uncased")
+    assert resolve("bundled-minilm") == str(minilm_dir())  # bundled names unchanged
     assert model_path(str(use_mirror)) == str(use_mirror)  # a local directory is used as it is
     with pytest.raises(BertclfError, match="not in the mirror.*models/org/missing"):
-        modeling.resolve("org/missing")
+        resolve("org/missing")
 
 
 def test_without_the_setting_names_are_left_alone(monkeypatch):
@@ -41,11 +44,11 @@ def test_without_the_setting_names_are_left_alone(monkeypatch):
 
 
 def test_mirror_models_have_the_real_tokenizers(use_mirror):
-    english = modeling.load_tokenizer("google-bert/bert-base-uncased")
+    english = load_tokenizer("google-bert/bert-base-uncased")
     assert len(english) == 30522 and english.tokenize("Hello World") == ["hello", "world"]
-    chinese = modeling.load_tokenizer("google-bert/bert-base-chinese")
+    chinese = load_tokenizer("google-bert/bert-base-chinese")
     assert chinese.tokenize("今天很好") == ["今", "天", "很", "好"]
-    model = modeling.load_classifier("google-bert/bert-base-chinese", ["negative", "positive"])
+    model = load_classifier("google-bert/bert-base-chinese", ["negative", "positive"])
     assert type(model).__name__ == "BertForSequenceClassification"
 
 

@@ -3,7 +3,7 @@
 import yaml
 
 from bertclf import runs
-from bertclf.model_card import CARD_FILE, run_card, write_run_card
+from bertclf.runs.card import CARD_FILE, run_card, write_run_card
 
 
 def _front_matter(text: str) -> dict:

@@ -72,7 +72,7 @@ MAX_CODE_CELL_LINES = 25
 
 
 def test_no_code_cell_is_longer_than_25_lines():
-    # One idea per cell; plotting and other plumbing belong in bertclf.plots / bertclf.book.
+    # One idea per cell; plotting and other plumbing belong in bertclf.evaluate.plots / bertclf.book.
     offenders = []
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)

@@ -4,10 +4,11 @@ checkpoint and resuming ends exactly where an uninterrupted run ends."""
 import pytest
 import torch
 
-from bertclf import cli, pretrain
-from bertclf.chinese import people_daily_lines
+from bertclf import cli
+from bertclf.data.corpora import people_daily_lines
+from bertclf.encoders import pretrain
 from bertclf.errors import BertclfError
-from bertclf.modeling import load_tokenizer
+from bertclf.models.load import load_tokenizer
 
 CONFIG = dict(steps=12, batch_size=8, block_size=32, learning_rate=2e-3, checkpoint_every=4)
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from bertclf import data, probe
+from bertclf import data
 from bertclf.errors import BertclfError
-from bertclf.modeling import load_tokenizer
+from bertclf.evaluate import probe
+from bertclf.models.load import load_tokenizer
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from bertclf import BertclfError, data
-from bertclf.inference import LONG_TEXT_MODES, Classifier
+from bertclf.serve.classifier import LONG_TEXT_MODES, Classifier
 
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

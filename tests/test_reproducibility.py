@@ -6,7 +6,8 @@ import dataclasses
 import pytest
 
 from bertclf import data, runs, train
-from bertclf.profiles import get_profile, versions
+from bertclf.environment import versions
+from bertclf.profiles import get_profile
 
 
 def without_timings(metrics: dict) -> dict:

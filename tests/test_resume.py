@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from bertclf import cli, data, runs, train
 from bertclf.errors import BertclfError, TrainingDiverged
-from bertclf.inference import Classifier
+from bertclf.serve.classifier import Classifier
+from bertclf.train import checkpointing, loop
 
 # 400 tweets in batches of 8: 50 steps an epoch, long enough to be interrupted mid-epoch
 SIZES = dict(train_size=400, eval_size=60)
@@ -69,7 +70,7 @@ def interrupt_at(monkeypatch, step: int, how: str) -> None:
             raise KeyboardInterrupt  # Ctrl-C
         return F.cross_entropy(*args, **kwargs)
 
-    monkeypatch.setattr(train, "F", SimpleNamespace(cross_entropy=cross_entropy))
+    monkeypatch.setattr(loop, "F", SimpleNamespace(cross_entropy=cross_entropy))
 
 
 def assert_checkpoint_of_epoch(run_dir: Path, epoch: int) -> None:
@@ -77,7 +78,7 @@ def assert_checkpoint_of_epoch(run_dir: Path, epoch: int) -> None:
     assert saved["state"]["epoch"] == epoch
     assert saved["state"]["step"] == epoch * STEPS_PER_EPOCH
     assert not [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")], "no half-written files"
-    assert not (run_dir / runs.LOCK_FILE).exists(), "the lock goes with the process"
+    assert not runs.is_locked(run_dir), "the lock goes with the process"
     Classifier.load(run_dir).predict(["the run directory stays usable"])
 
 
@@ -134,7 +135,7 @@ def test_nan_loss_stops_with_the_step_and_the_last_good_checkpoint(tiny_model_di
         loss = F.cross_entropy(*args, **kwargs)
         return loss * float("nan") if calls["n"] == STEPS_PER_EPOCH + 7 else loss
 
-    monkeypatch.setattr(train, "F", SimpleNamespace(cross_entropy=cross_entropy))
+    monkeypatch.setattr(loop, "F", SimpleNamespace(cross_entropy=cross_entropy))
     with pytest.raises(TrainingDiverged) as info:
         train.fit(dsd, run_dir, config(tiny_model_dir))
     message = str(info.value)
@@ -145,7 +146,7 @@ def test_nan_loss_stops_with_the_step_and_the_last_good_checkpoint(tiny_model_di
 
 
 def test_infinite_loss_in_the_first_epoch_says_no_checkpoint_yet(tiny_model_dir, dsd, tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "F", SimpleNamespace(cross_entropy=lambda *a, **k: torch.tensor(float("inf"))))
+    monkeypatch.setattr(loop, "F", SimpleNamespace(cross_entropy=lambda *a, **k: torch.tensor(float("inf"))))
     with pytest.raises(TrainingDiverged, match="loss became inf at epoch 1, step 1; last good checkpoint: none yet"):
         train.fit(dsd, tmp_path / "run", config(tiny_model_dir))
 
@@ -300,7 +301,7 @@ def test_a_truncated_checkpoint_is_named_and_resume_falls_back_to_the_last_good_
         saved_at.append(obj["state"]["step"])
         save(run_dir, obj, *args)
 
-    monkeypatch.setattr(runs, "save_checkpoint", recording_save)
+    monkeypatch.setattr(checkpointing, "save_checkpoint", recording_save)
     result = train.resume(tmp_path / "run", dsd, checkpoint_steps=2)  # how often to save may change
     monkeypatch.undo()
     assert saved_at == [13, 15, 16]  # from step 11: every 2 steps, and the epoch's end
@@ -320,8 +321,8 @@ def test_a_truncated_checkpoint_is_named_and_resume_falls_back_to_the_last_good_
 
 def test_a_checkpoint_is_due_every_n_steps_or_m_minutes_whichever_comes_first(tmp_path, monkeypatch):
     clock = {"now": 0.0}
-    monkeypatch.setattr(train.time, "monotonic", lambda: clock["now"])
-    checkpoints = train._Checkpoints(
+    monkeypatch.setattr(checkpointing.time, "monotonic", lambda: clock["now"])
+    checkpoints = checkpointing.Checkpoints(
         tmp_path, train.TrainConfig(checkpoint_steps=100, checkpoint_minutes=2), SimpleNamespace(num_processes=1),
         None, False,
     )

@@ -11,7 +11,8 @@ import sys
 import pytest
 import torch
 
-from bertclf import BertclfError, cli, data, profiles, runs, train
+from bertclf import BertclfError, cli, data, environment, runs, train
+from bertclf.runs.checkpoints import rng_state, set_rng_state
 
 
 def cli_error(capsys, *argv) -> str:
@@ -40,12 +41,6 @@ def tiny_config(tiny_run_dir) -> train.TrainConfig:
     return train.TrainConfig(**runs.run_info(tiny_run_dir)["config"])
 
 
-def dead_pid() -> int:
-    process = subprocess.Popen([sys.executable, "-c", "pass"])
-    process.wait()
-    return process.pid
-
-
 # --- never destroy a trained model ----------------------------------------------------------
 
 
@@ -57,7 +52,7 @@ def test_training_into_a_finished_run_is_refused_and_leaves_it_intact(run_copy, 
                      "--model", tiny_run_dir, "--out", run_copy, "--no-baseline")
     assert "--overwrite" in line and "--out" in line
     assert (run_copy / "model.safetensors").read_bytes() == model
-    assert (run_copy / runs.METRICS_FILE).is_file() and not (run_copy / runs.LOCK_FILE).exists()
+    assert (run_copy / runs.METRICS_FILE).is_file() and not runs.is_locked(run_copy)
 
 
 def test_training_into_an_interrupted_run_names_resume(run_copy, tweets, tiny_run_dir):
@@ -76,37 +71,55 @@ def test_overwrite_replaces_a_finished_run(run_copy, tiny_model_dir):
 # --- one run at a time ----------------------------------------------------------------------
 
 
+HOLD_LOCK = """
+import sys, time
+from bertclf import runs
+with runs.locked(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def hold_lock(run_dir) -> subprocess.Popen:
+    """Another process that holds ``run_dir``'s lock until killed."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run_dir)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
 def test_a_directory_locked_by_a_live_process_is_refused(tmp_path, tweets, tiny_run_dir, capsys):
     run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = hold_lock(run_dir)
     try:
-        (run_dir / runs.LOCK_FILE).write_text(f"{socket.gethostname()} {holder.pid}")
-        with pytest.raises(BertclfError, match=f"another run is training into {run_dir} .*PID {holder.pid}"):
+        with pytest.raises(BertclfError, match=f"another run is writing into {run_dir} .*PID {holder.pid}"):
             train.fit(tweets, run_dir, tiny_config(tiny_run_dir))
         line = cli_error(capsys, "train", "--dataset", "tweets", "--train-size", "200", "--model", tiny_run_dir,
                          "--out", run_dir, "--no-baseline")
-        assert "another run is training" in line and "--out" in line
+        assert "another run is writing" in line and "--out" in line
+        assert runs.is_locked(run_dir), "someone else's lock is left alone"
     finally:
         holder.kill()
         holder.wait()
-    assert (run_dir / runs.LOCK_FILE).is_file(), "someone else's lock is left alone"
     assert not (run_dir / runs.INFO_FILE).exists()
 
 
-def test_a_lock_left_by_a_crashed_run_is_taken_over_and_removed_after(tmp_path):
-    lock = tmp_path / runs.LOCK_FILE
-    lock.write_text(f"{socket.gethostname()} {dead_pid()}")  # kill -9: the lock stays behind
+def test_the_lock_of_a_killed_run_is_free_at_once(tmp_path):
+    holder = hold_lock(tmp_path)
+    holder.kill()  # kill -9: no clean-up runs, the kernel drops the lock with the process
+    holder.wait()
+    assert not runs.is_locked(tmp_path)
     with runs.locked(tmp_path):
-        assert lock.read_text() == f"{socket.gethostname()} {os.getpid()}"
-        with pytest.raises(BertclfError, match="another run is training"):
+        assert (tmp_path / runs.LOCK_FILE).read_text() == f"{socket.gethostname()} {os.getpid()}"
+        with pytest.raises(BertclfError, match="another run is writing"):
             with runs.locked(tmp_path):
                 pass
-    assert not lock.exists()
+    assert not runs.is_locked(tmp_path)
 
 
 def test_taking_over_a_dead_runs_lock_removes_its_half_written_files(tmp_path):
-    (tmp_path / runs.LOCK_FILE).write_text(f"{socket.gethostname()} {dead_pid()}")
+    holder = hold_lock(tmp_path)
+    holder.kill()
+    holder.wait()
     (tmp_path / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half a checkpoint")  # kill -9 while saving
     (tmp_path / ".model.a1b2").mkdir()
     (tmp_path / ".model.a1b2" / "model.safetensors").write_bytes(b"half a model")
@@ -119,7 +132,7 @@ def test_the_lock_is_released_when_training_fails(tmp_path, tweets, tiny_model_d
     config = train.TrainConfig(model=str(tiny_model_dir), max_length=512)  # over the model's 128 positions
     with pytest.raises(BertclfError, match="max_length=512"):
         train.fit(tweets, tmp_path / "run", config)
-    assert not (tmp_path / "run" / runs.LOCK_FILE).exists()
+    assert not runs.is_locked(tmp_path / "run")
 
 
 # --- the data's fingerprint -----------------------------------------------------------------
@@ -190,19 +203,19 @@ def test_the_cuda_generators_are_checkpointed_when_cuda_is_in_use(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setattr(torch.cuda, "get_rng_state_all", lambda: states)
     monkeypatch.setattr(torch.cuda, "set_rng_state_all", restored.append)
-    saved = train._rng_state()
+    saved = rng_state()
     assert saved["cuda"] is states
-    train._set_rng_state(saved)
+    set_rng_state(saved)
     assert restored == [states]
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)  # resumed on a machine with one GPU
-    train._set_rng_state(saved)
+    set_rng_state(saved)
     assert restored == [states], "another GPU count cannot take the saved states"
 
 
 def test_bf16_only_where_the_gpu_has_it_natively(monkeypatch):
     # a T4: bf16 "supported" through emulation only
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: including_emulation)
-    assert profiles.mixed_precision(torch.device("cuda")) == "fp16"
+    assert environment.mixed_precision(torch.device("cuda")) == "fp16"
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # an A100
-    assert profiles.mixed_precision(torch.device("cuda")) == "bf16"
-    assert profiles.mixed_precision(torch.device("cpu")) == "no"
+    assert environment.mixed_precision(torch.device("cuda")) == "bf16"
+    assert environment.mixed_precision(torch.device("cpu")) == "no"

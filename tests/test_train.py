@@ -8,10 +8,13 @@ import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from datasets import DatasetDict
 from safetensors.torch import load_file
 from transformers import pipeline
 
 from bertclf import BertclfError, cli, data, runs, train
+from bertclf.train import loop
+from bertclf.train.optim import class_weights, parameter_groups
 
 
 def test_run_directory_holds_model_tokenizer_labels_config_and_metrics(tiny_run_dir):
@@ -80,7 +83,7 @@ def test_profile_settings_flow_into_the_config(monkeypatch):
 @pytest.mark.parametrize("select_by, best", [("accuracy", 2), ("macro_f1", 1)])
 def test_the_saved_weights_are_the_best_epochs_by_the_selection_metric(select_by, best, tiny_model_dir, tmp_path, monkeypatch):
     scripted = {"accuracy": [0.5, 0.9, 0.7], "macro_f1": [0.8, 0.4, 0.6]}  # the last epoch is never the best
-    evaluated, real_evaluate = {"validation": [], "test": []}, train.evaluate_model
+    evaluated, real_evaluate = {"validation": [], "test": []}, loop.evaluate_model
 
     def evaluate(model, *args, desc, **kwargs):
         result = real_evaluate(model, *args, desc=desc, **kwargs)
@@ -91,7 +94,7 @@ def test_the_saved_weights_are_the_best_epochs_by_the_selection_metric(select_by
         summary = {**result.summary(), **{metric: scores[epoch] for metric, scores in scripted.items()}}
         return SimpleNamespace(summary=lambda: summary)
 
-    monkeypatch.setattr(train, "evaluate_model", evaluate)
+    monkeypatch.setattr(loop, "evaluate_model", evaluate)
     config = train.TrainConfig(model=str(tiny_model_dir), epochs=3, patience=3, select_by=select_by,
                                learning_rate=1e-3, max_length=32)
     result = train.fit(data.load("tweets", train_size=64, eval_size=30), tmp_path / "run", config)
@@ -135,7 +138,7 @@ def test_small_data_trains_more_epochs_up_to_min_steps(tiny_model_dir, tmp_path,
 def test_balanced_class_weights_weigh_the_loss_by_inverse_class_frequency(tiny_model_dir, tmp_path, monkeypatch):
     frame = pd.DataFrame({"text": [f"text number {i}" for i in range(120)], "label": ["rare"] * 20 + ["common"] * 100})
     dsd = data.from_frame(frame)
-    weights = train._class_weights(train.TrainConfig(class_weights="balanced"), dsd["train"], 2)
+    weights = class_weights(train.TrainConfig(class_weights="balanced"), dsd["train"], 2)
     counts = np.bincount(dsd["train"]["label"])
     assert torch.allclose(weights, torch.tensor(len(dsd["train"]) / (2 * counts), dtype=torch.float))
     assert weights[data.label_names(dsd).index("rare")] > 2.5 * weights[data.label_names(dsd).index("common")]
@@ -145,7 +148,7 @@ def test_balanced_class_weights_weigh_the_loss_by_inverse_class_frequency(tiny_m
         seen.append(weight)
         return F.cross_entropy(*args, weight=weight, **kwargs)
 
-    monkeypatch.setattr(train, "F", SimpleNamespace(cross_entropy=cross_entropy))
+    monkeypatch.setattr(loop, "F", SimpleNamespace(cross_entropy=cross_entropy))
     config = train.TrainConfig(model=str(tiny_model_dir), epochs=1, class_weights="balanced", max_length=32)
     train.fit(dsd, tmp_path / "run", config, evaluate_test=False)
     assert seen and all(torch.equal(w, weights) for w in seen)
@@ -210,21 +213,21 @@ def test_missing_columns_and_other_types_are_named(tiny_model_dir, tmp_path):
                                            "'sentence', 'sentiment', 'idx': name them with text_column=/label_column="):
         train.fit(hub_like("int"), tmp_path / "run", train.TrainConfig(model=str(tiny_model_dir)))
     with pytest.raises(BertclfError, match="has no 'train' split \\(splits: test\\)"):
-        data.as_splits(data.DatasetDict(test=hub_like("int")["test"]), "sentence", "sentiment")
+        data.as_splits(DatasetDict(test=hub_like("int")["test"]), "sentence", "sentiment")
     with pytest.raises(BertclfError, match="expected a datasets.DatasetDict or Dataset, got DataFrame.*from_frame"):
         data.as_splits(pd.DataFrame({"text": ["a"], "label": ["b"]}))
 
 
 def test_the_word_embeddings_can_get_their_own_learning_rate(tiny_model_dir):
-    from bertclf.modeling import load_classifier
+    from bertclf.models.load import load_classifier
 
     model = load_classifier(str(tiny_model_dir), ["a", "b"])
     words = model.get_input_embeddings().weight
-    groups = train._parameter_groups(model, 0.01, 1e-3)
+    groups = parameter_groups(model, 0.01, 1e-3)
     holding = [g for g in groups if any(p is words for p in g["params"])]
     assert holding == [groups[-1]] and groups[-1]["lr"] == 1e-3 and groups[-1]["params"] == [words]
     assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
-    assert all("lr" not in g for g in train._parameter_groups(model, 0.01))
+    assert all("lr" not in g for g in parameter_groups(model, 0.01))
     with pytest.raises(BertclfError, match="embedding_learning_rate must be between 0 and 1"):
         train.TrainConfig(embedding_learning_rate=2.0)
 
@@ -233,8 +236,8 @@ def test_a_distilbert_trains_through_fit_and_predicts_through_classifier(tmp_pat
     """Not only BERT: a tiny random DistilBERT, whose tokenizer gives no token_type_ids."""
     from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
 
-    from bertclf.inference import Classifier
-    from bertclf.modeling import load_tokenizer
+    from bertclf.models.load import load_tokenizer
+    from bertclf.serve.classifier import Classifier
 
     model_dir = tmp_path / "tiny-distilbert"
     load_tokenizer().save_pretrained(model_dir)

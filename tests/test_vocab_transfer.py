@@ -7,9 +7,9 @@ import pytest
 import torch
 from transformers import AutoModel, AutoTokenizer, BertModel
 
+from bertclf.encoders.vocab_transfer import clean_gloss, extend_vocabulary, frequent_tokens, read_cedict
 from bertclf.errors import BertclfError
-from bertclf.modeling import load_tokenizer
-from bertclf.vocab_transfer import clean_gloss, extend_vocabulary, frequent_tokens, read_cedict
+from bertclf.models.load import load_tokenizer
 
 CEDICT = """# CC-CEDICT sample
 不錯 不错 [bu4 cuo4] /correct/right/not bad/pretty good/
