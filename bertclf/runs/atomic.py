@@ -1,0 +1,61 @@
+"""Atomic files: every file of a run is first written under a temporary name in its directory and
+then renamed over the old one, so a process killed at any moment leaves it either old or new,
+never half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from bertclf.errors import BertclfError
+
+_UMASK = os.umask(0o022)  # read the process's umask (there is no other way) …
+os.umask(_UMASK)  # … and put it back
+
+
+def temporary(path: Path) -> Path:
+    """A new empty file beside ``path``, named after it, with the permissions of a plain file."""
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    os.chmod(name, 0o666 & ~_UMASK)  # mkstemp makes it private (0600); a plain file is not
+    return Path(name)
+
+
+def replace_atomically(path: Path, write) -> None:
+    """``write(tmp)`` then rename ``tmp`` over ``path``; on any failure or interrupt
+    (Ctrl-C, SIGTERM) remove ``tmp`` and leave ``path`` as it was."""
+    tmp = temporary(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a UTF-8 text file atomically."""
+    replace_atomically(Path(path), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, data: object) -> None:
+    """Write JSON atomically."""
+    write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as error:  # not JSON, or not UTF-8
+        raise BertclfError(
+            f"{path} is damaged ({type(error).__name__}: {str(error)[:120]}): train the run again"
+        ) from None
+
+
+def save_torch(path: Path, obj: object) -> None:
+    """``torch.save`` atomically."""
+    import torch
+
+    replace_atomically(Path(path), lambda tmp: torch.save(obj, tmp))
