@@ -10,6 +10,8 @@ import math
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow  # processes and real models: make test runs these, make check skips them
+
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):

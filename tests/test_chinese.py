@@ -63,6 +63,7 @@ def built_encoder():
         pytest.skip("bundled-minilm-zh is not built: run `bertclf build-encoder zh` (make test does)")
 
 
+@pytest.mark.slow
 def test_cli_picks_the_chinese_encoder_and_char_baseline_for_a_chinese_csv(built_encoder, tmp_path):
     reviews = data.load("chinese_reviews", train_size=240, eval_size=30)
     rows = [(t, n) for split in reviews.values() for t, n in zip(split["text"], split.features["label"].int2str(split["label"]))]

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from bertclf import cli, runs
 
@@ -16,6 +17,7 @@ def run_cli(*args, stdin=None):
     )
 
 
+@pytest.mark.slow
 def test_predict_reads_arguments_file_and_stdin(tiny_run_dir, tmp_path):
     by_arg = run_cli("predict", tiny_run_dir, "so happy today", "so sad today", "--json")
     assert by_arg.returncode == 0, by_arg.stderr
@@ -54,6 +56,7 @@ def test_train_on_a_csv_prints_test_accuracy_next_to_the_baseline(tiny_model_dir
     assert "reviews.csv" in card and "| test | TF-IDF + logistic regression |" in card
 
 
+@pytest.mark.slow
 def test_bad_input_prints_one_line_and_exits_2(tmp_path):
     result = run_cli("train", "--dataset", "no_such_set", "--out", tmp_path / "x")
     assert result.returncode == 2

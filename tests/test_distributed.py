@@ -15,6 +15,8 @@ import pytest
 
 from bertclf import runs
 
+pytestmark = pytest.mark.slow  # processes and real models: make test runs these, make check skips them
+
 ROOT = Path(__file__).resolve().parents[1]
 HELPER = Path(__file__).with_name("distributed_fit.py")
 

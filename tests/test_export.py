@@ -17,6 +17,8 @@ from bertclf.serve.export import export_onnx
 from bertclf.serve.local import LocalService
 from bertclf.serve.onnx import graph_path
 
+pytestmark = pytest.mark.slow  # processes and real models: make test runs these, make check skips them
+
 TEXTS = ["I love it", "meh", "the worst service I have ever had, never again", "ok", "great great great " * 5,
          "", "ça va? 😀 fine", "x " * 200]
 

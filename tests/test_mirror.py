@@ -94,6 +94,7 @@ def test_dataset_path_loads_a_save_to_disk_directory(tmp_path):
         data.load(str(tmp_path / "saved"))
 
 
+@pytest.mark.slow
 def test_cli_trains_sst2_from_the_mirror_in_the_full_profile(use_mirror, tmp_path):
     env = {**os.environ, "BERTCLF_PROFILE": "full", MIRROR_ENV: str(use_mirror), "HF_HUB_OFFLINE": "1",
            "HF_DATASETS_OFFLINE": "1", "TQDM_DISABLE": "1"}

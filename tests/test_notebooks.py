@@ -105,8 +105,35 @@ def test_repository_url_is_the_same_everywhere():
 
 def test_book_execution_settings():
     execute = CONFIG["execute"]
-    assert execute["execute_notebooks"] == "force" and execute["timeout"] >= 300
+    assert execute["execute_notebooks"] == "cache" and execute["timeout"] >= 300
     assert CONFIG["sphinx"]["config"]["nb_execution_raise_on_error"] is True
+
+
+def test_the_execution_cache_is_emptied_when_what_the_chapters_import_changes(tmp_path, monkeypatch):
+    from scripts import book_cache
+
+    package, cache, stamp = tmp_path / "bertclf", tmp_path / "cache", tmp_path / "stamp"
+    package.mkdir()
+    (package / "loop.py").write_text("steps = 1\n")
+    monkeypatch.setattr(book_cache, "ROOT", tmp_path)
+    monkeypatch.setattr(book_cache, "WATCHED", ["bertclf"])
+    (tmp_path / "book" / "runs").mkdir(parents=True)
+
+    def build_and_cache():  # what a build leaves behind
+        book_cache.main(cache, stamp)
+        cache.mkdir(exist_ok=True)
+        (tmp_path / "book" / "runs" / "tweets").mkdir(parents=True, exist_ok=True)
+
+    build_and_cache()
+    book_cache.main(cache, stamp)  # nothing changed: the executed chapters stay
+    assert cache.is_dir() and (tmp_path / "book" / "runs" / "tweets").is_dir()
+    (package / "loop.py").write_text("steps = 2\n")  # the package changed: every chapter runs again
+    book_cache.main(cache, stamp)
+    assert not cache.exists() and not (tmp_path / "book" / "runs" / "tweets").exists()
+    build_and_cache()
+    monkeypatch.setenv("BERTCLF_PROFILE", "full")  # so did the profile
+    book_cache.main(cache, stamp)
+    assert not cache.exists()
 
 
 def test_the_executed_chapter_check_finds_bars_and_lines_wider_than_the_page(tmp_path):

@@ -191,6 +191,7 @@ def assert_resume_matches(run_dir: Path, uninterrupted: Path, capsys) -> None:
     assert scores(history["epochs"]) == scores(reference["epochs"])
 
 
+@pytest.mark.slow
 def test_sigterm_to_bertclf_train_then_resume_matches_uninterrupted(tiny_model_dir, uninterrupted, tmp_path, capsys):
     run_dir = tmp_path / "run"
     process = bertclf_train(tiny_model_dir, run_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -208,6 +209,7 @@ def test_sigterm_to_bertclf_train_then_resume_matches_uninterrupted(tiny_model_d
     assert_resume_matches(run_dir, uninterrupted, capsys)
 
 
+@pytest.mark.slow
 def test_kill_9_of_bertclf_train_mid_epoch_loses_at_most_the_interval(tiny_model_dir, uninterrupted, tmp_path, capsys):
     run_dir = tmp_path / "run"
     process = bertclf_train(tiny_model_dir, run_dir, "--checkpoint-steps", "20",
