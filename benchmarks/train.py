@@ -34,6 +34,7 @@ from benchmarks import common
 from bertclf import data
 from bertclf.data.batching import encode, make_loader, padding_stats
 from bertclf.environment import mixed_precision, set_seed
+from bertclf.models import cls_forward
 from bertclf.models.load import load_classifier, load_tokenizer
 from bertclf.train import TrainConfig, fit
 
@@ -208,8 +209,13 @@ def main(argv: list[str] | None = None) -> dict:
     tokenizer = load_tokenizer(args.model)
     lengths = [len(ids) for ids in encode(dsd["train"], tokenizer, args.max_length).with_format(None)["input_ids"]]
     warm_up(args, device, dsd)
-    fm = common.flop_model(load_classifier(args.model, data.label_names(dsd)))
+    reference = load_classifier(args.model, data.label_names(dsd))
+    fm = common.flop_model(reference)
     useful_flops = args.epochs * common.sequence_flops(lengths, fm, training=True)
+    # the work each loop does: bertclf computes the last layer at [CLS] only (the loss reads nothing else)
+    at_cls = args.epochs * common.sequence_flops(lengths, fm, training=True, last_layer_at_cls=True)
+    flops_done = {name: at_cls if name == "bertclf" and cls_forward.supports(reference) else useful_flops
+                  for name in contenders}
 
     run_dir = common.run_dir(args.runs_dir, args.model, args.train_size, args.max_length, device)
     measured: dict[str, list[dict]] = {c: [] for c in contenders}
@@ -241,9 +247,10 @@ def main(argv: list[str] | None = None) -> dict:
             "real_tokens_per_second": chosen["real_tokens"] / seconds,
             "padding_fraction": 1 - chosen["real_tokens"] / chosen["total_tokens"],
             "useful_flops": useful_flops,
-            "real_token_tflops": useful_flops / seconds / 1e12,
-            "flop_utilization": useful_flops / seconds / peak.reference,
-            "flop_utilization_cpu_time": (useful_flops / chosen["epoch_cpu_seconds"] / peak.cpu
+            "flops_done": flops_done[name],
+            "real_token_tflops": flops_done[name] / seconds / 1e12,
+            "flop_utilization": flops_done[name] / seconds / peak.reference,
+            "flop_utilization_cpu_time": (flops_done[name] / chosen["epoch_cpu_seconds"] / peak.cpu
                                           if device.type == "cpu" else None),
             "all_epoch_seconds": [r["epoch_seconds"] for r in rows],
             "all_epoch_cpu_seconds": [r["epoch_cpu_seconds"] for r in rows],
@@ -264,10 +271,10 @@ def main(argv: list[str] | None = None) -> dict:
             targets.append(common.target("test accuracy vs default Trainer", "within 1 point", gap, gap <= 1.0, note="points apart"))
         if "trainer_grouped" in runs:
             g = runs["trainer_grouped"]
-            targets.append(common.speed_target("training speed vs Trainer(group_by_length)", "≥ 1.00×", 1.0,
+            targets.append(common.speed_target("training speed vs Trainer(group_by_length)", "≥ 1.15×", 1.15,
                                                g["bertclf_speedup"], g["bertclf_speedup_cpu_time"], by_cpu))
         if device.type == "cpu":
-            targets.append(common.speed_target("real-token FLOP/s of measured matmul peak", "≥ 50%", 0.5,
+            targets.append(common.speed_target("FLOP/s done on real tokens, of the measured matmul peak", "≥ 70%", 0.7,
                                                b["flop_utilization"], b["flop_utilization_cpu_time"], by_cpu,
                                                fmt=".1%", suffix=""))
         else:
@@ -286,6 +293,9 @@ def main(argv: list[str] | None = None) -> dict:
             "Speed-up = the contender's epoch time / bertclf's epoch time (training loop only; set-up, evaluation "
             "and checkpoints excluded for all). 'By CPU time': the same ratio from the CPU time each epoch consumed, "
             "which other processes' load hardly changes in a one-thread run.",
+            "FLOP/s count the work each loop does on real tokens: bertclf computes the last layer at [CLS] only "
+            "(bertclf.models.cls_forward), the Trainer runs the full forward; useful_flops is the full forward's "
+            "count for every run.",
             "All runs use lr, warmup ratio, weight decay, gradient clipping and seed of bertclf; "
             f"Trainer keeps its own optimizer ({optimizers}), sampler, collator and loop.",
         ],

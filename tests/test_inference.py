@@ -73,3 +73,35 @@ def test_the_last_layer_at_cls_only_gives_the_full_forwards_logits(model_name, t
         at_cls = cls_forward.logits(model, batch["input_ids"], batch["attention_mask"])
     assert cls_forward.supports(model)
     torch.testing.assert_close(at_cls, full, rtol=1e-4, atol=1e-5)
+
+
+def test_training_through_the_last_layer_at_cls_gives_the_full_forwards_gradients(tiny_model_dir):
+    """fit trains through the [CLS]-only last layer: with dropout off, the loss and every parameter's
+    gradient are the full forward's; and it counts fewer floating-point operations."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from bertclf.models import cls_forward
+    from bertclf.models.load import load_classifier, load_tokenizer
+
+    model, tokenizer = load_classifier(str(tiny_model_dir), ["a", "b", "c"]).eval(), load_tokenizer(str(tiny_model_dir))
+    batch = dict(tokenizer(TEXTS, padding=True, return_tensors="pt"))
+    labels = torch.arange(len(TEXTS)) % 3
+
+    def step(forward):
+        model.zero_grad()
+        with FlopCounterMode(display=False) as flops:
+            loss = F.cross_entropy(forward(), labels)
+            loss.backward()
+        return loss, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}, flops.get_total_flops()
+
+    full_loss, full_grads, full_flops = step(lambda: model(**batch).logits)
+    loss, grads, flops = step(lambda: cls_forward.classifier_logits(model, batch))
+    torch.testing.assert_close(loss, full_loss, rtol=1e-5, atol=1e-6)
+    assert grads.keys() == full_grads.keys()
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, full_grads[name], rtol=1e-4, atol=1e-6, msg=name)
+    assert flops < full_flops
+    model.train()  # with dropout on, the path runs and its loss is finite
+    assert torch.isfinite(F.cross_entropy(cls_forward.classifier_logits(model, batch), labels))

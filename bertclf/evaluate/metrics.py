@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, classification_report, confusion_mat
 
 from bertclf.data.batching import encode, make_loader
 from bertclf.errors import BertclfError
+from bertclf.models.cls_forward import classifier_logits
 from bertclf.progress import progress
 
 
@@ -36,7 +37,7 @@ def predict_logits(
     for batch in progress(loader, desc=desc, leave=False, disable=not show):
         batch = {k: v.to(device) for k, v in batch.items()}
         labels = batch.pop("labels")
-        logits = model(**batch).logits.float()
+        logits = classifier_logits(getattr(model, "module", model), batch).float()
         if accelerator:
             logits, labels = accelerator.gather_for_metrics((logits, labels))
         all_logits.append(logits.cpu())

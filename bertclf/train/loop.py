@@ -34,6 +34,7 @@ from bertclf.data.splits import as_splits, label_names
 from bertclf.environment import mixed_precision, pick_device, set_seed
 from bertclf.errors import BertclfError, TrainingDiverged
 from bertclf.evaluate.metrics import Evaluation, evaluate_model
+from bertclf.models.cls_forward import classifier_logits
 from bertclf.models.load import load_classifier, load_tokenizer, max_positions
 from bertclf.profiles import BUNDLED_CHINESE_MODEL
 from bertclf.progress import progress
@@ -224,7 +225,7 @@ def train_one_epoch(
             rng = None
         labels = batch.pop("labels")
         with accelerator.autocast():
-            logits = model(**batch).logits
+            logits = classifier_logits(model, batch)  # the last layer at [CLS] only, where it can
             loss = F.cross_entropy(logits.float(), labels, weight=weights)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
