@@ -42,9 +42,11 @@ encoder: setup
 # Jupyter Book's execution cache keys each chapter by its code cells: an edit to prose executes
 # nothing, an edit to code executes that chapter only. What the cache cannot see is the package
 # the chapters import, its committed results and its profile: when they change, every chapter
-# runs again (scripts/book_cache.py).
+# runs again (scripts/book_cache.py). The chapters the cache lacks execute two at a time, one
+# thread each (scripts/execute_book.py); the build then renders them from the cache.
 book: encoder
 	$(PY) scripts/book_cache.py $(CACHE) $(STAMP)
+	$(PY) scripts/execute_book.py --cache $(CACHE)
 	$(VENV)/bin/jupyter-book build . -W --keep-going
 	@echo "book: $(CURDIR)/_build/html/index.html"
 

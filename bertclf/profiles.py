@@ -90,6 +90,8 @@ def _size_from_env(variable: str) -> int | None:
 def describe(profile: Profile | None = None, **extra: object) -> str:
     """One line naming the profile and its settings, printed at the top of every chapter
     (``extra`` adds settings or overrides the profile's, e.g. ``model=...``)."""
+    import torch
+
     from bertclf.environment import pick_device
 
     p = profile or get_profile()
@@ -104,6 +106,7 @@ def describe(profile: Profile | None = None, **extra: object) -> str:
         "batch": p.batch_size,
         "max_length": p.max_length,
         "device": pick_device().type,
+        "threads": torch.get_num_threads(),
     }
     parts.update(extra)
     return "[bertclf] " + " ".join(f"{k}={v}" for k, v in parts.items())
