@@ -1,5 +1,6 @@
 """Tokenization into model inputs, and length-bucketed dynamic padding."""
 
+import numpy as np
 import pytest
 
 from bertclf import data
@@ -52,3 +53,17 @@ def test_batches_are_padded_tensors_with_labels(encoded, tokenizer):
 def test_max_length_beyond_the_position_limit_is_refused(tokenizer):
     with pytest.raises(BertclfError, match="512"):
         batching.check_max_length(tokenizer, 1024)
+
+
+def test_snug_batches_keep_padding_within_budget_and_cover_every_text_once():
+    from bertclf.data.batching import snug_batches
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 64, size=32).tolist()  # what a service gathers: mixed lengths
+    batches = snug_batches(lengths, batch_size=32, padding=0.1)
+    assert sorted(i for b in batches for i in b) == list(range(32))
+    for batch in batches:
+        real = sum(lengths[i] for i in batch)
+        assert len(batch) <= 32 and max(lengths[i] for i in batch) * len(batch) <= 1.1 * real
+    assert len(snug_batches([10] * 100, batch_size=32)) == 4  # equal lengths: full batches
+    assert snug_batches([], batch_size=8) == []

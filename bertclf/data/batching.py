@@ -129,6 +129,24 @@ def make_loader(
     return DataLoader(encoded, batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=generator)
 
 
+def snug_batches(lengths: list[int], batch_size: int, padding: float = 0.1) -> list[list[int]]:
+    """Indices in length order, cut into batches of at most ``batch_size`` that each pad at most
+    ``padding`` of their real tokens (a batch is padded to its longest text). A few dozen texts of
+    mixed lengths, as a service gathers them, become a few snug batches instead of one padded one."""
+    if batch_size < 1:
+        raise BertclfError(f"batch_size must be at least 1, got {batch_size}")
+    order = np.argsort(lengths, kind="stable")
+    batches, current, real = [], [], 0
+    for index in order:
+        size = int(lengths[index])  # the longest so far: lengths come in increasing order
+        if current and (len(current) == batch_size or size * (len(current) + 1) > (1 + padding) * (real + size)):
+            batches.append(current)
+            current, real = [], 0
+        current.append(int(index))
+        real += size
+    return batches + [current] if current else batches
+
+
 def padding_stats(loader: DataLoader) -> dict[str, float]:
     """Real (non-padding) tokens vs all tokens over one pass of ``loader``."""
     real = total = 0

@@ -17,11 +17,12 @@ import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from bertclf.data.batching import LengthBucketBatchSampler, check_max_length
+from bertclf.data.batching import check_max_length, snug_batches
 from bertclf.environment import pick_device
 from bertclf.errors import BertclfError
 from bertclf.evaluate.metrics import softmax
 from bertclf.models import cls_forward
+from bertclf.models.saved import from_directory
 from bertclf.runs.layout import check_run_dir, run_info
 from bertclf.serve.onnx import OnnxModel
 
@@ -100,8 +101,8 @@ class Classifier:
         if backend == "onnx":
             model = OnnxModel.load(run_dir, quantize=quantize)
         else:
-            model = AutoModelForSequenceClassification.from_pretrained(run_dir)
-        tokenizer = AutoTokenizer.from_pretrained(run_dir)
+            model = from_directory(AutoModelForSequenceClassification, run_dir)
+        tokenizer = from_directory(AutoTokenizer, run_dir)
         if model.config.num_labels != len(info["label_names"]):
             raise BertclfError(
                 f"{run_dir}: the model has {model.config.num_labels} outputs but the run records "
@@ -185,11 +186,11 @@ class Classifier:
         return pieces, np.array(owner, dtype=np.int64)
 
     def _probs(self, pieces: list[list[int]], batch_size: int) -> np.ndarray:
-        """Softmax probabilities for token-id sequences, batched by length."""
-        sampler = LengthBucketBatchSampler([len(p) for p in pieces], batch_size, shuffle=False)
+        """Softmax probabilities for token-id sequences, in snug batches of similar lengths."""
+        batches = snug_batches([len(p) for p in pieces], batch_size)
         out = np.zeros((len(pieces), len(self.labels)), dtype=np.float64)
         pad = self.tokenizer.pad_token_id or 0
-        for batch in sampler.batches(0):
+        for batch in batches:
             width = max(len(pieces[i]) for i in batch)
             input_ids = np.full((len(batch), width), pad, dtype=np.int64)
             mask = np.zeros_like(input_ids)

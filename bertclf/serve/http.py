@@ -3,22 +3,19 @@
 ``POST /predict`` takes ``{"text": "..."}`` (answer: one ``{"label", "score", "probs"}`` dict)
 or ``{"texts": ["...", ...]}`` (answer: ``{"predictions": [dict, ...]}``); ``GET /health``,
 ``GET /metadata``, and the OpenAPI docs at ``/docs``. Errors are JSON, ``{"error": "..."}``:
-400 not JSON, 422 wrong fields or types, 413 too many texts or characters, 503 queue full, and
-500 naming the exception when prediction itself fails (the service goes on serving).
-
-Micro-batching: requests wait in a bounded queue; one worker takes the first, gathers more
-until it holds ``max_batch`` texts or ``max_wait_ms`` have passed, runs one ``predict`` call in
-a thread, and answers each request with its share. ``max_batch=1``: one request at a time.
+400 not JSON, 422 wrong fields or types, 413 too many texts, characters or body bytes, 503 queue
+full or worker not running, 504 no answer within the request's deadline, and 500 when prediction
+itself fails (the answer carries an error id; the exception goes to the service's log, never to
+the client). Concurrent requests are micro-batched (:mod:`bertclf.serve.batcher`); a request
+whose client disconnects before its batch runs costs no model time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import uuid
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -28,7 +25,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bertclf import __version__
 from bertclf.errors import BertclfError
+from bertclf.serve.batcher import MicroBatcher, NotServing, Overloaded
 from bertclf.serve.classifier import Classifier
+from bertclf.serve.limits import BodyLimit
 
 log = logging.getLogger("bertclf.serve.http")
 
@@ -59,110 +58,33 @@ class Predictions(BaseModel):
     predictions: list[Prediction]
 
 
-class Overloaded(Exception):
-    """More requests are waiting than the service accepts."""
-
-
-@dataclass
-class _Job:
-    texts: list[str]
-    future: asyncio.Future
-
-
-class MicroBatcher:
-    """Gathers the texts of concurrent requests into one ``predict`` call."""
-
-    def __init__(self, predict: Callable[[list[str]], list[dict]], max_batch: int, max_wait_ms: float,
-                 max_queue: int) -> None:
-        self.predict, self.max_batch, self.max_wait = predict, max_batch, max_wait_ms / 1000
-        self.max_queue = max_queue
-        self.stats = {"batches": 0, "texts": 0, "largest_batch": 0}
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bertclf-predict")
-
-    def start(self) -> None:
-        self.queue: asyncio.Queue[_Job] = asyncio.Queue(self.max_queue)
-        self.task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-        self._executor.shutdown(wait=True)
-
-    async def submit(self, texts: list[str]) -> list[dict]:
-        """The predictions for ``texts``, once a batch that holds them has run."""
-        job = _Job(texts, asyncio.get_running_loop().create_future())
-        try:
-            self.queue.put_nowait(job)
-        except asyncio.QueueFull:
-            raise Overloaded from None
-        return await job.future
-
-    async def _run(self) -> None:
-        carry = None  # a job that did not fit the last batch: it starts the next one
-        while True:
-            jobs = [carry or await self.queue.get()]
-            carry = await self._gather(jobs)
-            await self._run_batch(jobs)
-
-    async def _gather(self, jobs: list[_Job]) -> _Job | None:
-        """Add queued jobs to ``jobs`` up to ``max_batch`` texts or ``max_wait``; return the
-        job that would overflow the batch, if any."""
-        loop = asyncio.get_running_loop()
-        deadline, size = loop.time() + self.max_wait, len(jobs[0].texts)
-        while size < self.max_batch:
-            if self.queue.empty():
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return None
-                try:
-                    job = await asyncio.wait_for(self.queue.get(), remaining)
-                except asyncio.TimeoutError:
-                    return None
-            else:
-                job = self.queue.get_nowait()
-            if size + len(job.texts) > self.max_batch:
-                return job
-            jobs.append(job)
-            size += len(job.texts)
-        return None
-
-    async def _run_batch(self, jobs: list[_Job]) -> None:
-        texts = [text for job in jobs for text in job.texts]
-        try:
-            predictions = await asyncio.get_running_loop().run_in_executor(self._executor, self.predict, texts)
-        except Exception as error:  # noqa: BLE001 - every waiting request gets the error
-            for job in jobs:
-                if not job.future.done():
-                    job.future.set_exception(error)
-            return
-        self.stats["batches"] += 1
-        self.stats["texts"] += len(texts)
-        self.stats["largest_batch"] = max(self.stats["largest_batch"], len(texts))
-        start = 0
-        for job in jobs:
-            if not job.future.done():  # done: the request was cancelled
-                job.future.set_result(predictions[start : start + len(job.texts)])
-            start += len(job.texts)
+def check_limits(*, max_wait_ms: float, timeout_s: float, **counts: int) -> None:
+    """Refuse settings the service cannot run with, naming the setting."""
+    for name, value in counts.items():
+        if value < 1:
+            raise BertclfError(f"{name} must be at least 1, got {value}")
+    if max_wait_ms < 0:
+        raise BertclfError(f"max_wait_ms must be 0 or more, got {max_wait_ms}")
+    if not timeout_s > 0:
+        raise BertclfError(f"timeout_s must be more than 0, got {timeout_s}")
 
 
 def create_app(
     classifier: Classifier,
     *,
     max_batch: int = 32,
-    max_wait_ms: float = 5.0,
+    max_wait_ms: float = 0.0,
     max_queue: int = 256,
     max_texts: int = 64,
     max_chars: int = 10_000,
+    timeout_s: float = 30.0,
 ) -> FastAPI:
-    """The service: ``max_batch`` texts per model call, ``max_wait_ms`` to gather them,
-    ``max_queue`` waiting requests before 503, ``max_texts`` per request and ``max_chars``
-    per text before 413."""
+    """The service: ``max_batch`` texts per model call, gathered from what is already waiting (and
+    what arrives within ``max_wait_ms``), ``max_queue`` waiting requests before 503,
+    ``max_texts`` per request and ``max_chars`` per text before 413, ``timeout_s`` seconds for an
+    answer before 504 (and a worker busy that long makes ``/health`` say so)."""
     limits = {"max_batch": max_batch, "max_queue": max_queue, "max_texts": max_texts, "max_chars": max_chars}
-    for name, value in limits.items():
-        if value < 1:
-            raise BertclfError(f"{name} must be at least 1, got {value}")
-    if max_wait_ms < 0:
-        raise BertclfError(f"max_wait_ms must be 0 or more, got {max_wait_ms}")
+    check_limits(**limits, max_wait_ms=max_wait_ms, timeout_s=timeout_s)
     max_body = 1024 + max_texts * (6 * max_chars + 4)  # every character \u-escaped in JSON
     batcher = MicroBatcher(
         lambda texts: classifier.predict(texts, batch_size=max_batch), max_batch, max_wait_ms, max_queue,
@@ -176,6 +98,7 @@ def create_app(
 
     app = FastAPI(title="bertclf", version=__version__, lifespan=lifespan,
                   description=f"Text classification with labels {', '.join(classifier.labels)}.")
+    app.add_middleware(BodyLimit, max_body=max_body)
 
     @app.exception_handler(StarletteHTTPException)  # ours, and the 404s and 405s
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -190,19 +113,12 @@ def create_app(
                                 status_code=400)
         return JSONResponse({"error": "; ".join(_describe(p) for p in problems)}, status_code=422)
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_body:
-            return JSONResponse({"error": f"the request body has {length} bytes; the limit is {max_body}"},
-                                status_code=413)
-        return await call_next(request)
-
     @app.post("/predict", response_model=Prediction | Predictions,
               responses={400: {"description": "not JSON"}, 413: {"description": "too many texts or characters"},
                          422: {"description": "wrong fields or types"}, 500: {"description": "prediction failed"},
-                         503: {"description": "queue full"}})
-    async def predict(body: PredictRequest):
+                         503: {"description": "queue full, or not serving"},
+                         504: {"description": "no answer within the deadline"}})
+    async def predict(body: PredictRequest, request: Request):
         """Classify one text (``text``) or several (``texts``)."""
         texts = [body.text] if body.texts is None else body.texts
         if len(texts) > max_texts:
@@ -212,22 +128,18 @@ def create_app(
         if long:
             raise HTTPException(413, f"{len(long)} text(s) longer than the limit of {max_chars} characters "
                                      f"(the first: text {long[0]}, {len(texts[long[0]])} characters)")
-        try:
-            predictions = await batcher.submit(texts)
-        except Overloaded:
-            raise HTTPException(503, f"the service is busy ({max_queue} requests waiting): retry shortly",
-                                headers={"Retry-After": "1"}) from None
-        except Exception as error:  # noqa: BLE001 - the model failed: say so, keep serving
-            log.exception("prediction failed for a batch holding %d text(s) of this request", len(texts))
-            raise HTTPException(500, f"prediction failed: {type(error).__name__}: {error}") from None
+        predictions = await _answer(batcher, texts, request, timeout_s, max_queue)
         return predictions[0] if body.texts is None else {"predictions": predictions}
 
     @app.get("/health")
     async def health() -> JSONResponse:
-        """``ok`` while the batching worker runs; the queue length and batch counts."""
-        ok = not batcher.task.done()
-        return JSONResponse({"status": "ok" if ok else "worker stopped", "queued": batcher.queue.qsize(),
-                             **batcher.stats}, status_code=200 if ok else 503)
+        """``ok`` while the worker runs and no batch has been stuck past the deadline; the queue
+        length, batch counts and requests dropped because their clients left."""
+        stuck = batcher.busy_for() > timeout_s
+        status = "ok" if batcher.running and not stuck else (
+            f"worker stuck for {batcher.busy_for():.0f} s" if stuck else "worker stopped")
+        return JSONResponse({"status": status, "queued": batcher.waiting, **batcher.stats},
+                            status_code=200 if status == "ok" else 503)
 
     @app.get("/metadata")
     async def metadata() -> dict:
@@ -242,10 +154,48 @@ def create_app(
             "backend": classifier.backend,
             "int8": classifier.quantized,
             "max_length": classifier.max_length,
-            "limits": {**limits, "max_wait_ms": max_wait_ms, "max_body_bytes": max_body},
+            "limits": {**limits, "max_wait_ms": max_wait_ms, "max_body_bytes": max_body, "timeout_s": timeout_s},
         }
 
     return app
+
+
+async def _answer(batcher: MicroBatcher, texts: list[str], request: Request, timeout_s: float,
+                  max_queue: int) -> list[dict]:
+    """The batcher's predictions for ``texts``, or the HTTP error that says why there are none: the
+    deadline passed (504), the queue is full or the worker is not running (503), the model failed
+    (500). A client that disconnects first cancels its request, which then costs no model time."""
+    work = asyncio.ensure_future(asyncio.wait_for(batcher.submit(texts), timeout_s))
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not work.done():  # the client left: drop the request (nobody reads an answer)
+        work.cancel()
+        raise HTTPException(499, "the client closed the connection")
+    try:
+        return work.result()
+    except asyncio.TimeoutError:
+        raise HTTPException(504, f"no answer within {timeout_s:g} s: the service is overloaded or stuck; "
+                                 "retry later", headers={"Retry-After": "5"}) from None
+    except Overloaded:
+        raise HTTPException(503, f"the service is busy ({max_queue} requests waiting): retry shortly",
+                            headers={"Retry-After": "1"}) from None
+    except NotServing:
+        raise HTTPException(503, "the service is not serving (starting, stopping, or its worker failed)",
+                            headers={"Retry-After": "5"}) from None
+    except Exception:  # noqa: BLE001 - the model failed: say so without internals, keep serving
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("prediction failed (error id %s) for a request of %d text(s)", error_id, len(texts))
+        raise HTTPException(500, f"prediction failed (error id {error_id}; the service's log has the "
+                                 "details)") from None
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client closes the connection (the body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 _SHAPE = 'send {"text": "..."} or {"texts": ["...", ...]}'
