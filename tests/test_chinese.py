@@ -89,3 +89,38 @@ def test_the_built_encoder_is_a_plain_transformers_directory_with_a_model_card(b
     AutoModelForMaskedLM.from_pretrained(built_encoder)
     AutoModelForSequenceClassification.from_pretrained(built_encoder, num_labels=2)
     assert "CC-CEDICT" in (built_encoder / "README.md").read_text()
+
+
+def test_the_encoder_cache_rebuilds_a_damaged_encoder_and_clears_a_killed_build(tmp_path, capsys):
+    from bertclf.encoders.cache import cached_build, model_problem
+
+    built = []
+
+    def build(folder):
+        built.append(folder)
+        (folder / "config.json").write_text("{}")
+
+    def check(folder):
+        return model_problem(folder, ("config.json",))
+
+    target = tmp_path / "encoder-abc"
+    (tmp_path / ".encoder-abc.k1ll3d").mkdir()  # the staging directory of a build that was killed
+    assert cached_build(target, check, build) == target and len(built) == 1
+    assert not (tmp_path / ".encoder-abc.k1ll3d").exists()
+    cached_build(target, check, build)
+    assert len(built) == 1, "an intact encoder is reused"
+    (target / "config.json").write_text("{half a fi")
+    cached_build(target, check, build)
+    assert len(built) == 2 and "damaged (config.json does not read" in capsys.readouterr().out
+
+
+def test_the_encoder_cache_key_covers_the_recipe_the_code_and_the_wheels(monkeypatch):
+    from bertclf.encoders import cache
+
+    key = chinese.ChineseRecipe().key()
+    assert chinese.with_recipe(min_char_count=4).key() != key
+    monkeypatch.setattr(cache.inspect, "getsource", lambda module: "the builder's code, changed")
+    assert chinese.ChineseRecipe().key() != key
+    monkeypatch.undo()
+    monkeypatch.setattr(cache.metadata, "version", lambda package: "99.0")
+    assert chinese.ChineseRecipe().key() != key

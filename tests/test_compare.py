@@ -42,3 +42,17 @@ def test_several_seeds_are_averaged_per_text():
 def test_texts_must_match():
     with pytest.raises(BertclfError, match="same texts"):
         compare(np.ones(10), np.ones(9))
+
+
+def test_the_paired_bootstrap_of_a_large_test_set_stays_small_in_memory():
+    """IMDB's 25,000 test texts: 10,000 resamples of every text at once would take 2 GB of indices."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random(25_000) < 0.9, rng.random(25_000) < 0.88
+    tracemalloc.start()
+    result = compare(a, b)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 400e6, f"{peak / 1e6:.0f} MB"
+    assert result.interval[0] < result.difference < result.interval[1]

@@ -114,3 +114,27 @@ def test_load_dataset_reads_the_mirror_layout_directly(mirror):
     """The mirror's layout is the Hub's: plain datasets.load_dataset reads it too."""
     loaded = load_dataset(str(mirror / "datasets/clinc/clinc_oos"), "plus")
     assert set(loaded) == {"train", "validation", "test"}
+
+
+def test_hub_models_load_at_a_pinned_or_named_commit(monkeypatch):
+    from bertclf.models.load import load_pretrained
+    from bertclf.models.names import PINNED
+
+    asked = []
+
+    class Loader:
+        @staticmethod
+        def from_pretrained(name, **kwargs):
+            asked.append((name, kwargs.get("revision")))
+            return "loaded"
+
+    monkeypatch.delenv("BERTCLF_MIRROR", raising=False)
+    load_pretrained(Loader, "google-bert/bert-base-uncased")
+    load_pretrained(Loader, "org/model@0123abc")
+    load_pretrained(Loader, "org/unpinned")
+    assert asked == [("google-bert/bert-base-uncased", PINNED["google-bert/bert-base-uncased"]),
+                     ("org/model", "0123abc"), ("org/unpinned", None)]
+
+
+def test_a_pinned_name_resolves_into_the_mirror(use_mirror):
+    assert resolve("google-bert/bert-base-uncased@0123abc") == str(use_mirror / "models/google-bert/bert-base-uncased")

@@ -77,7 +77,7 @@ def test_interrupt_keeps_the_checkpoint_and_resume_matches(corpus, tokenizer, tm
     monkeypatch.setattr(pretrain, "masked_lm_loss", interrupted_at_step_7)
     with pytest.raises(KeyboardInterrupt):
         pretrain.pretrain(tiny_lm(tokenizer), tokenizer, corpus, tmp_path / "run", config)
-    assert torch.load(tmp_path / "run" / pretrain.CHECKPOINT_FILE, weights_only=False)["step"] == 4
+    assert torch.load(tmp_path / "run" / pretrain.CHECKPOINT_FILE, weights_only=True)["step"] == 4
     monkeypatch.setattr(pretrain, "masked_lm_loss", real_loss)
     resumed = pretrain.pretrain(tiny_lm(tokenizer), tokenizer, corpus, tmp_path / "run", config, resume=True)
     assert resumed.losses == pytest.approx(reference.losses, abs=1e-5)

@@ -74,7 +74,7 @@ def interrupt_at(monkeypatch, step: int, how: str) -> None:
 
 
 def assert_checkpoint_of_epoch(run_dir: Path, epoch: int) -> None:
-    saved = torch.load(run_dir / runs.CHECKPOINT_FILE, weights_only=False)
+    saved = torch.load(run_dir / runs.CHECKPOINT_FILE, weights_only=True)
     assert saved["state"]["epoch"] == epoch
     assert saved["state"]["step"] == epoch * STEPS_PER_EPOCH
     assert not [p.name for p in run_dir.iterdir() if p.name.endswith(".tmp")], "no half-written files"
@@ -267,7 +267,7 @@ def test_mid_epoch_checkpoints_keep_the_newest_two_and_resume_exactly(
         train.fit(dsd, run_dir, every_15)
     assert "keeps the checkpoint of step 80, epoch 2 batch 30" in capsys.readouterr().out
     assert [p.name for p in runs.checkpoints(run_dir)] == ["checkpoint.pt", "checkpoint-65.pt"]
-    saved = torch.load(run_dir / runs.CHECKPOINT_FILE, weights_only=False)["state"]
+    saved = torch.load(run_dir / runs.CHECKPOINT_FILE, weights_only=True)["state"]
     assert (saved["epoch"], saved["step"], saved["epoch_step"], len(saved["step_losses"])) == (1, 80, 30, 80)
     monkeypatch.undo()
 

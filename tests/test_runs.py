@@ -15,16 +15,6 @@ from bertclf import BertclfError, cli, data, environment, runs, train
 from bertclf.runs.checkpoints import rng_state, set_rng_state
 
 
-def cli_error(capsys, *argv) -> str:
-    """Run the CLI in-process; assert exit status 2 and one error line; return that line."""
-    code = cli.main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = [line for line in err.splitlines() if line.startswith("bertclf: error:")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
-
-
 @pytest.fixture
 def run_copy(tiny_run_dir, tmp_path):
     """A private copy of the shared tiny run (finished, with its last checkpoint)."""
@@ -44,11 +34,11 @@ def tiny_config(tiny_run_dir) -> train.TrainConfig:
 # --- never destroy a trained model ----------------------------------------------------------
 
 
-def test_training_into_a_finished_run_is_refused_and_leaves_it_intact(run_copy, tweets, tiny_run_dir, capsys):
+def test_training_into_a_finished_run_is_refused_and_leaves_it_intact(run_copy, tweets, tiny_run_dir, capsys, cli_error):
     model = (run_copy / "model.safetensors").read_bytes()
     with pytest.raises(BertclfError, match="already holds a trained model: pass overwrite=True"):
         train.fit(tweets, run_copy, tiny_config(tiny_run_dir))
-    line = cli_error(capsys, "train", "--dataset", "tweets", "--train-size", "200", "--eval-size", "60",
+    line = cli_error("train", "--dataset", "tweets", "--train-size", "200", "--eval-size", "60",
                      "--model", tiny_run_dir, "--out", run_copy, "--no-baseline")
     assert "--overwrite" in line and "--out" in line
     assert (run_copy / "model.safetensors").read_bytes() == model
@@ -87,13 +77,13 @@ def hold_lock(run_dir) -> subprocess.Popen:
     return holder
 
 
-def test_a_directory_locked_by_a_live_process_is_refused(tmp_path, tweets, tiny_run_dir, capsys):
+def test_a_directory_locked_by_a_live_process_is_refused(tmp_path, tweets, tiny_run_dir, capsys, cli_error):
     run_dir = tmp_path / "run"
     holder = hold_lock(run_dir)
     try:
         with pytest.raises(BertclfError, match=f"another run is writing into {run_dir} .*PID {holder.pid}"):
             train.fit(tweets, run_dir, tiny_config(tiny_run_dir))
-        line = cli_error(capsys, "train", "--dataset", "tweets", "--train-size", "200", "--model", tiny_run_dir,
+        line = cli_error("train", "--dataset", "tweets", "--train-size", "200", "--model", tiny_run_dir,
                          "--out", run_dir, "--no-baseline")
         assert "another run is writing" in line and "--out" in line
         assert runs.is_locked(run_dir), "someone else's lock is left alone"
@@ -170,11 +160,11 @@ def test_resume_on_other_data_is_refused(run_copy, tiny_run_dir):
         train.fit(other, run_copy, tiny_config(tiny_run_dir), resume=True)
 
 
-def test_evaluate_refuses_data_rebuilt_differently_from_the_record(run_copy, capsys):
+def test_evaluate_refuses_data_rebuilt_differently_from_the_record(run_copy, capsys, cli_error):
     info = runs.read_json(run_copy / runs.INFO_FILE)
     info["splits"]["test"]["sha256"] = "0" * 64  # as if the source had changed since training
     runs.write_json(run_copy / runs.INFO_FILE, info)
-    line = cli_error(capsys, "evaluate", run_copy)
+    line = cli_error("evaluate", run_copy)
     assert "not the run's (test has 60 rows" in line and "--dataset/--csv" in line
     assert cli.main(["evaluate", str(run_copy), "--dataset", "tweets", "--train-size", "200",
                      "--eval-size", "60"]) == 0, "data passed explicitly are evaluated as they are"
@@ -219,3 +209,50 @@ def test_bf16_only_where_the_gpu_has_it_natively(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)  # an A100
     assert environment.mixed_precision(torch.device("cuda")) == "bf16"
     assert environment.mixed_precision(torch.device("cpu")) == "no"
+
+
+# --- nothing is unpickled that bertclf did not write ------------------------------------------
+
+
+class Payload:
+    """What a hostile checkpoint holds: unpickling it would create a file (or run anything else)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_and_runs_nothing(run_copy, tweets, tiny_run_dir, tmp_path, capsys, cli_error):
+    marker = tmp_path / "the payload ran"
+    saved = torch.load(run_copy / runs.CHECKPOINT_FILE, weights_only=True)
+    torch.save({**saved, "extra": Payload(marker)}, run_copy / runs.CHECKPOINT_FILE)
+    with pytest.raises(BertclfError, match="not written by this bertclf.*can run code"):
+        runs.load_checkpoint(run_copy / runs.CHECKPOINT_FILE)
+    line = cli_error("train", "--resume", run_copy)
+    assert "can run code" in line and not marker.exists()
+
+
+def test_a_checkpoint_holds_only_tensors_and_plain_values(run_copy):
+    saved = torch.load(run_copy / runs.CHECKPOINT_FILE, weights_only=True)  # raises on anything else
+    assert {"model", "optimizer", "scheduler", "state", "rng"} <= saved.keys()
+    set_rng_state(saved["rng"])
+
+
+def test_atomic_writes_reach_the_disk_before_and_after_the_rename(tmp_path, monkeypatch):
+    """'Never half-written' holds after a power cut too: the new file is flushed before it replaces
+    the old one, and the directory entry after."""
+    import os
+
+    from bertclf.runs import atomic
+
+    flushed, real_fsync = [], os.fsync
+
+    def fsync(handle):
+        flushed.append(os.readlink(f"/proc/self/fd/{handle}"))
+        real_fsync(handle)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    runs.write_json(tmp_path / "metrics.json", {"accuracy": 1.0})
+    assert flushed[0].startswith(str(tmp_path / ".metrics.json.")) and flushed[1] == str(tmp_path)

@@ -14,7 +14,7 @@ from bertclf.data.sources import read_tweets_csv
 from bertclf.encoders.chinese import ChineseRecipe, chinese_encoder_dir, pretraining_texts
 from bertclf.encoders.pretrain import PretrainConfig, new_masked_lm, pretrain
 from bertclf.environment import set_seed
-from bertclf.models.load import load_tokenizer
+from bertclf.models.load import load_pretrained, load_tokenizer
 from bertclf.models.names import resolve
 
 
@@ -74,6 +74,6 @@ def save_random_copy(name: str, out_dir: str | Path, seed: int = 0) -> Path:
 
     set_seed(seed)
     out_dir = Path(out_dir)
-    AutoModel.from_config(AutoConfig.from_pretrained(resolve(name))).save_pretrained(out_dir)
+    AutoModel.from_config(load_pretrained(AutoConfig, name)).save_pretrained(out_dir)
     load_tokenizer(name).save_pretrained(out_dir)
     return out_dir

@@ -80,6 +80,13 @@ def split_frames(key: str, spec: HubSpec, loaded) -> dict[str, pd.DataFrame | No
             part = part[part["label"] >= 0]  # -1: no label (SST-2's test split, IMDB's unsupervised)
             names = feature.names if isinstance(feature, ClassLabel) else spec.label_names
             if names is not None:
+                outside = sorted(set(part["label"][part["label"] >= len(names)]))
+                if outside:
+                    raise BertclfError(
+                        f"data set {key!r}, split {name!r}: label id(s) {outside[:5]} are beyond its {len(names)} "
+                        f"class names {list(names)[:10]}: the labels and the class names disagree; fix the label "
+                        "column or the data set's ClassLabel names"
+                    )
                 part = part.assign(label=[names[i] for i in part["label"]])
         frames[name] = part.reset_index(drop=True) if len(part) else None
     if frames["train"] is None:

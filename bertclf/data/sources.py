@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -89,10 +90,16 @@ def load(
         "train_size": profile.train_size if train_size == "profile" else train_size,
         "eval_size": profile.eval_size if eval_size == "profile" else eval_size,
     }
-    if key in OFFLINE:
+    builtin = key in OFFLINE or key in HUB
+    if builtin and _is_saved_dataset(name) and not _spelled_as_path(str(name)):
+        raise BertclfError(
+            f"{name!r} names both a built-in data set and the saved data set directory {Path(name).resolve()}: "
+            f"write ./{name} (or its full path) for the directory, or rename the directory"
+        )
+    if builtin and not _spelled_as_path(str(name)) and key in OFFLINE:
         dsd = from_frame(OFFLINE[key](), seed=seed, **sizes)
         return with_source(dsd, {"dataset": key, "seed": seed, **sizes})
-    if key in HUB:
+    if builtin and not _spelled_as_path(str(name)):
         dsd = from_splits(hub_frames(key, HUB[key], ", ".join(OFFLINE)), seed=seed, **sizes)
         return with_source(dsd, {"dataset": key, "seed": seed, **sizes})
     if _is_saved_dataset(name):
@@ -108,6 +115,11 @@ def load(
         f"unknown data set {name!r}: choose one of {', '.join(known_names())}, a directory "
         "written by DatasetDict.save_to_disk, or load your own file with bertclf.data.load_csv(path)"
     )
+
+
+def _spelled_as_path(name: str) -> bool:
+    """Whether ``name`` is written as a path (``./imdb``, ``data/imdb``, ``~/imdb``), not a bare name."""
+    return os.sep in name or "/" in name or name.startswith((".", "~"))
 
 
 def _is_saved_dataset(name: str) -> bool:

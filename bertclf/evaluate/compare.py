@@ -59,7 +59,7 @@ def _difference(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
     return a.mean(axis=axis) - b.mean(axis=axis)
 
 
-def _batch(texts: int, budget: int = 20_000_000) -> int:
+def _batch(texts: int, budget: int = 4_000_000) -> int:
     """Resamples per batch, so that one batch's resampled indices stay near ``budget`` numbers."""
     return max(1, budget // max(texts, 1))
 

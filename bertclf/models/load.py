@@ -7,6 +7,8 @@ linear layer), so a saved run loads anywhere ``transformers`` does.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from transformers import (
     AutoModel,
@@ -18,13 +20,20 @@ from transformers import (
 
 from bertclf.environment import quiet_transformers
 from bertclf.errors import BertclfError
-from bertclf.models.names import resolve
+from bertclf.models.names import hub_revision, resolve
+from bertclf.models.saved import from_directory
 from bertclf.profiles import BUNDLED_MODEL
 
 
-def _from_pretrained(loader, name: str, **kwargs):
+def load_pretrained(loader, name: str, **kwargs):
+    """``loader.from_pretrained`` for a model name (:func:`~bertclf.models.names.resolve`), a local
+    directory or a Hub id, with errors that say what to do: damaged files, or no network."""
+    path = resolve(name)
+    if Path(path).is_dir():
+        return from_directory(loader, path, **kwargs)
+    repo, revision = hub_revision(path) if not Path(path).exists() else (path, None)
     try:
-        return loader.from_pretrained(resolve(name), **kwargs)
+        return loader.from_pretrained(repo, revision=revision, **kwargs)
     except OSError as error:
         raise BertclfError(
             f"could not load model {name!r} ({str(error).splitlines()[0][:160]}). Offline? "
@@ -35,7 +44,7 @@ def _from_pretrained(loader, name: str, **kwargs):
 
 def load_tokenizer(name: str = BUNDLED_MODEL) -> PreTrainedTokenizerBase:
     """The (fast) tokenizer of a model name or directory."""
-    return _from_pretrained(AutoTokenizer, name)
+    return load_pretrained(AutoTokenizer, name)
 
 
 def load_classifier(name: str, label_names: list[str]) -> PreTrainedModel:
@@ -47,7 +56,7 @@ def load_classifier(name: str, label_names: list[str]) -> PreTrainedModel:
     head (``ignore_mismatched_sizes``) instead of a size-mismatch error.
     """
     with quiet_transformers():
-        return _from_pretrained(
+        return load_pretrained(
             AutoModelForSequenceClassification,
             name,
             num_labels=len(label_names),
@@ -60,7 +69,7 @@ def load_classifier(name: str, label_names: list[str]) -> PreTrainedModel:
 def load_encoder(name: str = BUNDLED_MODEL) -> torch.nn.Module:
     """The pretrained encoder alone (no classification head), in eval mode."""
     with quiet_transformers(bars=True):  # a checkpoint's unused head weights are expected here
-        return _from_pretrained(AutoModel, name).eval()
+        return load_pretrained(AutoModel, name).eval()
 
 
 def max_positions(model: PreTrainedModel) -> int:

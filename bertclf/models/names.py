@@ -5,9 +5,22 @@ mirror when ``BERTCLF_MIRROR`` is set (:mod:`bertclf.mirror`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bertclf import wheels
 from bertclf.mirror import model_path
 from bertclf.profiles import BUNDLED_CHINESE_MODEL, BUNDLED_MODEL
+
+# Hub models loaded at a fixed commit unless a name says otherwise (``id@revision``), so that the
+# full profile's runs are repeatable whatever the Hub's main branch becomes
+PINNED = {"google-bert/bert-base-uncased": "86b5e0934494bd15c9632b12f734a8a67f723594"}
+
+
+def hub_revision(name: str) -> tuple[str, str | None]:
+    """A Hub id and the commit to load it at: ``id@revision`` as written, else the pinned one,
+    else ``None`` (the Hub's main branch; a run records the commit it got)."""
+    repo, _, revision = str(name).partition("@")
+    return repo, revision or PINNED.get(repo)
 
 
 def resolve(name: str) -> str:
@@ -21,4 +34,8 @@ def resolve(name: str) -> str:
         from bertclf.encoders.chinese import chinese_encoder_dir
 
         return str(chinese_encoder_dir())
-    return model_path(name)
+    if Path(name).expanduser().exists():
+        return name
+    repo = name.partition("@")[0]  # a mirror's copy has one revision: the one it was copied at
+    resolved = model_path(repo)
+    return resolved if resolved != repo else name

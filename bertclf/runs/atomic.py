@@ -1,6 +1,7 @@
-"""Atomic files: every file of a run is first written under a temporary name in its directory and
-then renamed over the old one, so a process killed at any moment leaves it either old or new,
-never half-written."""
+"""Atomic files: every file of a run is first written under a temporary name in its directory,
+flushed to the disk (``fsync``), then renamed over the old one, and the rename itself flushed (the
+directory's ``fsync``): a process killed at any moment, or a machine that loses power, leaves the
+file either old or new, never half-written."""
 
 from __future__ import annotations
 
@@ -29,10 +30,28 @@ def replace_atomically(path: Path, write) -> None:
     tmp = temporary(path)
     try:
         write(tmp)
+        sync(tmp)
         os.replace(tmp, path)
+        sync(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def sync(path: Path) -> None:
+    """Flush a file's, or a directory's entries', writes to the disk."""
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def sync_tree(folder: Path) -> None:
+    """Flush every file under ``folder``, and the folders' entries, before it is renamed into place."""
+    for path in sorted(Path(folder).rglob("*"), reverse=True):
+        sync(path)
+    sync(Path(folder))
 
 
 def write_text(path: Path, text: str) -> None:

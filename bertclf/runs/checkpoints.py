@@ -64,10 +64,22 @@ def keep_checkpoints(run_dir: Path, keep: int, name: str = CHECKPOINT_FILE) -> N
 
 
 def load_checkpoint(path: Path, required: tuple[str, ...] = (*TRAINING_STATE, "state", "rng")) -> dict:
-    """A checkpoint, on CPU; a truncated or corrupt file is a :class:`BertclfError`."""
+    """A checkpoint, on CPU; a truncated or corrupt file is a :class:`BertclfError`.
+
+    Only tensors and plain values are read (``weights_only=True``): a checkpoint holds nothing
+    else, and a file that asks to construct any other object — which is how a pickle runs code —
+    is refused, whoever put it in the run directory."""
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=False)  # RNG states are not tensors
-    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError) as error:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "weights_only" in str(error) or "Unsupported global" in str(error):
+            raise BertclfError(
+                f"{path} holds objects other than tensors and plain values, so it was not written by this "
+                "bertclf (an older version, or someone else): it is not loaded, because loading such a file "
+                "can run code. Start over with overwrite=True (CLI: --overwrite)"
+            ) from None
+        raise BertclfError(f"{path} is damaged (UnpicklingError: {str(error)[:80]})") from None
+    except (RuntimeError, OSError, EOFError, ValueError) as error:
         raise BertclfError(f"{path} is damaged ({type(error).__name__}: {str(error)[:80]})") from None
     if not isinstance(saved, dict) or not set(required) <= saved.keys():
         raise BertclfError(f"{path} is damaged (not a bertclf checkpoint)")
@@ -107,8 +119,12 @@ def restore_training(saved: dict, model, optimizer, scheduler) -> None:
 
 
 def rng_state() -> dict:
-    """Every random generator training draws from, CUDA's too when it is in use."""
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    """Every random generator training draws from, CUDA's too when it is in use, as tensors and
+    plain values (what :func:`load_checkpoint` reads back)."""
+    kind, keys, position, has_gauss, gauss = np.random.get_state()
+    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
+             "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+                       "has_gauss": int(has_gauss), "gauss": float(gauss)}}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -117,7 +133,9 @@ def rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     """Restore :func:`rng_state`; CUDA's only on as many GPUs as it was saved from."""
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    saved = state["numpy"]
+    np.random.set_state((saved["kind"], saved["keys"].numpy().astype(np.uint32), saved["position"],
+                         saved["has_gauss"], saved["gauss"]))
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available() and torch.cuda.device_count() == len(state["cuda"]):
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from bertclf.errors import BertclfError
-from bertclf.runs.atomic import read_json
+from bertclf.runs.atomic import read_json, sync, sync_tree
 from bertclf.runs.checkpoints import checkpoints
 
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
@@ -38,13 +38,17 @@ def save_model(run_dir: Path, model, tokenizer) -> None:
     with tempfile.TemporaryDirectory(dir=run_dir, prefix=".model.") as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        sync_tree(staging)
         for name in sorted(os.listdir(staging)):
             os.replace(Path(staging, name), run_dir / name)
+        sync(run_dir)
 
 
 def check_run_dir(run_dir: str | Path) -> Path:
     """The run directory as a Path, or a clear error if it is missing or incomplete."""
     run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise BertclfError(f"{run_dir} is a file, not a run directory: pass the directory `bertclf train --out` wrote")
     if not run_dir.is_dir():
         raise BertclfError(
             f"run directory {run_dir} does not exist: train one with "

@@ -28,6 +28,8 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from bertclf.models import cls_forward
+from bertclf.models.saved import from_directory
+from bertclf.runs.atomic import sync, sync_tree
 from bertclf.runs.layout import check_run_dir
 from bertclf.serve.onnx import FP32_FILE, INPUT_NAMES, INT8_FILE, ONNX_DIR, OUTPUT_NAME, graph_path, require
 
@@ -52,7 +54,7 @@ def export_onnx(run_dir: str | Path, *, quantize: bool = False) -> list[Path]:
     """
     run_dir = check_run_dir(run_dir)
     require("onnx", "onnxscript", *(["onnxruntime"] if quantize else []))
-    model = AutoModelForSequenceClassification.from_pretrained(run_dir).eval()
+    model = from_directory(AutoModelForSequenceClassification, run_dir).eval()
     (run_dir / ONNX_DIR).mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=run_dir / ONNX_DIR, prefix=".export.") as staging:
         fp32, int8 = Path(staging, FP32_FILE), Path(staging, INT8_FILE)
@@ -61,8 +63,10 @@ def export_onnx(run_dir: str | Path, *, quantize: bool = False) -> list[Path]:
         if quantize:
             _quantize_int8(fp32, int8, Path(staging, "prepared.onnx"))
             staged[graph_path(run_dir, quantize=True)] = int8
+        sync_tree(Path(staging))
         for final, path in staged.items():
             os.replace(path, final)
+        sync(run_dir / ONNX_DIR)
     return list(staged)
 
 

@@ -19,6 +19,7 @@ import torch
 from transformers import AutoConfig
 
 from bertclf.errors import BertclfError
+from bertclf.models.saved import from_directory
 from bertclf.runs.layout import check_run_dir
 
 ONNX_DIR = "onnx"
@@ -57,7 +58,11 @@ class OnnxModel:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # noqa: BLE001 - onnxruntime's errors for a file it cannot read
+            raise BertclfError(f"{path} does not load in ONNX Runtime ({type(error).__name__}): the graph is "
+                               "damaged; write it again with `bertclf export`") from None
         self.path = path
         self.config = config
 
@@ -71,7 +76,7 @@ class OnnxModel:
             raise BertclfError(f"{run_dir} has no ONNX graph ({path} is missing): create it with `{command}`")
         if path.stat().st_mtime < (run_dir / "model.safetensors").stat().st_mtime:
             raise BertclfError(f"{path} is older than the run's model (trained again since?): `{command}` again")
-        return cls(path, AutoConfig.from_pretrained(run_dir), threads)
+        return cls(path, from_directory(AutoConfig, run_dir), threads)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """Logits, shape (batch, labels), for int64 arrays of shape (batch, sequence)."""

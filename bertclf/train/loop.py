@@ -225,7 +225,7 @@ def train_one_epoch(
             rng = None
         labels = batch.pop("labels")
         with accelerator.autocast():
-            logits = classifier_logits(model, batch)  # the last layer at [CLS] only, where it can
+            logits = classifier_logits(model, batch)  # the last layer at [CLS] only
             loss = F.cross_entropy(logits.float(), labels, weight=weights)
         if not torch.isfinite(loss):
             raise TrainingDiverged(

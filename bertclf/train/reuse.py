@@ -73,6 +73,7 @@ def start_run_dir(run_dir: Path, config: TrainConfig, names: list[str], data_inf
         "seed": config.seed,
         "profile": get_profile().name,
         "versions": versions(),
+        "model_revision": getattr(model.config, "_commit_hash", None),  # the Hub commit, when from the Hub
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
     tokenizer.save_pretrained(run_dir)
