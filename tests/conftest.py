@@ -45,3 +45,22 @@ def tiny_run_dir(tiny_model_dir, tmp_path_factory):
     config = train.TrainConfig(model=str(tiny_model_dir), epochs=2, learning_rate=1e-3, max_length=48)
     result = train.fit(dsd, tmp_path_factory.mktemp("runs") / "tiny", config)
     return result.run_dir
+
+
+@pytest.fixture
+def cli_error(capsys):
+    """Run the CLI in-process; assert exit status 2, one ``bertclf: error:`` line and no traceback;
+    return that line."""
+    from bertclf import cli
+
+    def run(*argv) -> str:
+        capsys.readouterr()
+        code = cli.main([str(a) for a in argv])
+        err = capsys.readouterr().err
+        assert code == 2, err
+        assert "Traceback" not in err
+        lines = [line for line in err.splitlines() if line.startswith("bertclf: error:")]
+        assert len(lines) == 1, err
+        return lines[0]
+
+    return run

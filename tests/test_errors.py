@@ -9,21 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bertclf import BertclfError, cli, data, runs, train
+from bertclf import BertclfError, data, runs, train
 from bertclf.evaluate.metrics import evaluate_model
 from bertclf.models.load import load_tokenizer
 from bertclf.serve.classifier import Classifier
-
-
-def cli_error(capsys, *argv) -> str:
-    """Run the CLI in-process; assert exit status 2 and one error line; return that line."""
-    code = cli.main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("bertclf: error:")]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 def two_class_rows(n: int = 30) -> list[tuple[str, str]]:
@@ -46,13 +35,13 @@ def run_copy(tiny_run_dir, tmp_path):
 # --- data sets by name ------------------------------------------------------------------
 
 
-def test_unknown_dataset_names_the_known_ones(capsys):
+def test_unknown_dataset_names_the_known_ones(capsys, cli_error):
     with pytest.raises(BertclfError, match="unknown data set 'twets'") as info:
         data.load("twets")
     assert isinstance(info.value, ValueError)
     for name in data.known_names():
         assert name in str(info.value)
-    assert "tweets" in cli_error(capsys, "train", "--dataset", "twets")
+    assert "tweets" in cli_error("train", "--dataset", "twets")
 
 
 @pytest.fixture
@@ -69,22 +58,22 @@ def no_network(monkeypatch):
     return attempts
 
 
-def test_hub_dataset_offline_fails_without_trying_the_network(capsys, no_network):
+def test_hub_dataset_offline_fails_without_trying_the_network(capsys, no_network, cli_error):
     with pytest.raises(BertclfError, match="Hugging Face Hub") as info:
         data.load("sst2")
     assert no_network == [], "HF_HUB_OFFLINE=1: no connection is even tried"
     assert "Offline" in str(info.value) and "quick profile" in str(info.value)
-    assert "quick profile" in cli_error(capsys, "train", "--dataset", "sst2")
+    assert "quick profile" in cli_error("train", "--dataset", "sst2")
 
 
-def test_hub_model_offline_fails_without_trying_the_network(capsys, monkeypatch, tmp_path, no_network):
+def test_hub_model_offline_fails_without_trying_the_network(capsys, monkeypatch, tmp_path, no_network, cli_error):
     with pytest.raises(BertclfError, match="could not load model 'google-bert/bert-base-uncased'") as info:
         load_tokenizer("google-bert/bert-base-uncased")
     assert no_network == []
     assert "Offline" in str(info.value) and "bundled-minilm" in str(info.value)
     # the full profile's default model, asked for while offline
     monkeypatch.setenv("BERTCLF_PROFILE", "full")
-    line = cli_error(capsys, "train", "--dataset", "tweets", "--train-size", "100",
+    line = cli_error("train", "--dataset", "tweets", "--train-size", "100",
                      "--eval-size", "30", "--out", tmp_path / "run")
     assert "bert-base-uncased" in line and "quick profile" in line
 
@@ -106,7 +95,7 @@ def test_hub_model_offline_fails_without_trying_the_network(capsys, monkeypatch,
         ("header_only.csv", b"text,label\n", "no usable"),
     ],
 )
-def test_bad_files_are_named_with_the_problem(tmp_path, capsys, name, content, expected):
+def test_bad_files_are_named_with_the_problem(tmp_path, capsys, name, content, expected, cli_error):
     path = tmp_path / name
     if content is not None:
         path.write_bytes(content)
@@ -114,7 +103,7 @@ def test_bad_files_are_named_with_the_problem(tmp_path, capsys, name, content, e
         data.load_csv(path)
     if content is not None and expected != "no usable":
         assert name in str(info.value)  # names the file
-    assert expected in cli_error(capsys, "train", "--csv", path)
+    assert expected in cli_error("train", "--csv", path)
 
 
 def test_a_directory_is_not_a_data_file(tmp_path):
@@ -122,13 +111,13 @@ def test_a_directory_is_not_a_data_file(tmp_path):
         data.load_csv(tmp_path)
 
 
-def test_missing_columns_are_listed_with_the_columns_found(tmp_path, capsys):
+def test_missing_columns_are_listed_with_the_columns_found(tmp_path, capsys, cli_error):
     path = write_csv(tmp_path / "reviews.csv", two_class_rows(), columns=("review", "stars"))
     with pytest.raises(BertclfError, match="'text', 'label' not found") as info:
         data.load_csv(path)
     assert "columns found: 'review', 'stars'" in str(info.value)
     assert "--text-column" in str(info.value)
-    line = cli_error(capsys, "train", "--csv", path, "--text-column", "review")
+    line = cli_error("train", "--csv", path, "--text-column", "review")
     assert "'label' not found" in line and "'review', 'stars'" in line
 
 
@@ -140,7 +129,7 @@ def test_missing_columns_are_listed_with_the_columns_found(tmp_path, capsys):
     [("", "[3, 5]"), ("   ", "[3, 5]"), ("\t\n ", "[3, 5]")],
     ids=["missing", "whitespace", "tabs-newlines"],
 )
-def test_missing_or_blank_texts_in_a_csv_name_their_count_and_lines(tmp_path, capsys, bad_text, lines):
+def test_missing_or_blank_texts_in_a_csv_name_their_count_and_lines(tmp_path, capsys, bad_text, lines, cli_error):
     rows = two_class_rows()
     rows[1] = (bad_text, "pos")
     rows[3] = (bad_text, "neg")
@@ -150,7 +139,7 @@ def test_missing_or_blank_texts_in_a_csv_name_their_count_and_lines(tmp_path, ca
     message = str(info.value)
     assert "2 row(s)" in message and "text" in message and f"file lines {lines}" in message
     assert "drop_bad_rows=True" in message
-    assert "--drop-bad-rows" in cli_error(capsys, "train", "--csv", path)
+    assert "--drop-bad-rows" in cli_error("train", "--csv", path)
 
 
 def test_null_and_non_string_texts_in_json_lines_name_their_lines(tmp_path):
@@ -187,20 +176,20 @@ def test_bad_rows_are_dropped_with_a_warning_only_when_asked(tmp_path):
     assert sum(len(dsd[k]) for k in dsd) == 58
 
 
-def test_missing_labels_are_named(tmp_path, capsys):
+def test_missing_labels_are_named(tmp_path, capsys, cli_error):
     rows = two_class_rows()
     rows[5] = ("a text without a label", None)
     path = write_csv(tmp_path / "data.csv", rows)
     with pytest.raises(BertclfError, match=r"1 row\(s\).*label \(file lines \[7\]\)"):
         data.load_csv(path)
-    assert "label" in cli_error(capsys, "train", "--csv", path)
+    assert "label" in cli_error("train", "--csv", path)
 
 
-def test_a_single_class_is_refused(tmp_path, capsys):
+def test_a_single_class_is_refused(tmp_path, capsys, cli_error):
     path = write_csv(tmp_path / "data.csv", [(f"text {i}", "pos") for i in range(50)])
     with pytest.raises(BertclfError, match="only one class \\('pos'\\).*two or more"):
         data.load_csv(path)
-    assert "only one class" in cli_error(capsys, "train", "--csv", path)
+    assert "only one class" in cli_error("train", "--csv", path)
 
 
 def test_a_class_too_small_to_stratify_is_named(tmp_path):
@@ -222,7 +211,7 @@ def test_a_split_cap_smaller_than_the_classes_is_refused(tmp_path):
 # --- model and max_length ---------------------------------------------------------------
 
 
-def test_max_length_above_the_position_limit_is_refused(tiny_model_dir, tiny_run_dir, tmp_path, capsys):
+def test_max_length_above_the_position_limit_is_refused(tiny_model_dir, tiny_run_dir, tmp_path, capsys, cli_error):
     dsd = data.from_frame(pd.DataFrame(two_class_rows(), columns=["text", "label"]))
     config = train.TrainConfig(model=str(tiny_model_dir), max_length=512, epochs=1)
     with pytest.raises(BertclfError, match="max_length=512 exceeds the model's 128"):
@@ -232,7 +221,7 @@ def test_max_length_above_the_position_limit_is_refused(tiny_model_dir, tiny_run
     with pytest.raises(BertclfError, match="max_length=4 is too small"):
         Classifier.load(tiny_run_dir).predict(["hello"], max_length=4)
     path = write_csv(tmp_path / "data.csv", two_class_rows())
-    line = cli_error(capsys, "train", "--csv", path, "--model", tiny_model_dir, "--max-length", "4096",
+    line = cli_error("train", "--csv", path, "--model", tiny_model_dir, "--max-length", "4096",
                      "--out", tmp_path / "run2")
     assert "max_length=4096" in line and "--max-length 128" in line
 
@@ -246,11 +235,11 @@ def test_bad_hyperparameters_are_named():
         train.TrainConfig(select_by="loss")
 
 
-def test_an_output_path_that_is_a_file_is_refused(tiny_model_dir, tmp_path, capsys):
+def test_an_output_path_that_is_a_file_is_refused(tiny_model_dir, tmp_path, capsys, cli_error):
     taken = tmp_path / "taken"
     taken.write_text("not a directory")
     path = write_csv(tmp_path / "data.csv", two_class_rows())
-    line = cli_error(capsys, "train", "--csv", path, "--model", tiny_model_dir, "--max-length", "32",
+    line = cli_error("train", "--csv", path, "--model", tiny_model_dir, "--max-length", "32",
                      "--out", taken)
     assert "is a file" in line and "--out" in line
 
@@ -266,47 +255,47 @@ def test_a_finetuned_model_with_another_label_count_gets_a_fresh_head(tiny_run_d
 # --- run directories --------------------------------------------------------------------
 
 
-def test_a_missing_run_directory_says_how_to_make_one(tmp_path, capsys):
+def test_a_missing_run_directory_says_how_to_make_one(tmp_path, capsys, cli_error):
     missing = tmp_path / "no_such_run"
     with pytest.raises(BertclfError, match="does not exist.*bertclf train"):
         Classifier.load(missing)
-    assert "does not exist" in cli_error(capsys, "predict", missing, "some text")
-    assert "does not exist" in cli_error(capsys, "evaluate", missing)
+    assert "does not exist" in cli_error("predict", missing, "some text")
+    assert "does not exist" in cli_error("evaluate", missing)
     with pytest.raises(BertclfError, match="not a bertclf run directory"):
         train.resume(missing)
-    assert "not a bertclf run directory" in cli_error(capsys, "train", "--resume", missing)
+    assert "not a bertclf run directory" in cli_error("train", "--resume", missing)
 
 
-def test_an_incomplete_run_directory_names_the_missing_files(run_copy, capsys):
+def test_an_incomplete_run_directory_names_the_missing_files(run_copy, capsys, cli_error):
     (run_copy / "model.safetensors").unlink()
     with pytest.raises(BertclfError, match="incomplete: missing model.safetensors.*--resume"):
         Classifier.load(run_copy)
     (run_copy / "checkpoint.pt").unlink()
     with pytest.raises(BertclfError, match="incomplete: missing model.safetensors; train into it again"):
         Classifier.load(run_copy)
-    assert "incomplete" in cli_error(capsys, "predict", run_copy, "some text")
+    assert "incomplete" in cli_error("predict", run_copy, "some text")
 
 
-def test_a_damaged_run_record_is_named(run_copy, capsys):
+def test_a_damaged_run_record_is_named(run_copy, capsys, cli_error):
     (run_copy / "bertclf.json").write_text('{"label_names": ["neg', encoding="utf-8")
     with pytest.raises(BertclfError, match="bertclf.json is damaged"):
         Classifier.load(run_copy)
-    assert "damaged" in cli_error(capsys, "evaluate", run_copy)
+    assert "damaged" in cli_error("evaluate", run_copy)
 
 
-def test_resume_without_a_checkpoint_says_to_train_without_resume(run_copy, capsys):
+def test_resume_without_a_checkpoint_says_to_train_without_resume(run_copy, capsys, cli_error):
     (run_copy / "checkpoint.pt").unlink()
     with pytest.raises(BertclfError, match="nothing to resume.*without --resume"):
         train.resume(run_copy)
-    assert "nothing to resume" in cli_error(capsys, "train", "--resume", run_copy)
+    assert "nothing to resume" in cli_error("train", "--resume", run_copy)
 
 
 # --- label count mismatches -------------------------------------------------------------
 
 
-def test_evaluating_a_run_on_data_with_other_labels_is_refused(tiny_run_dir, tmp_path, capsys):
+def test_evaluating_a_run_on_data_with_other_labels_is_refused(tiny_run_dir, tmp_path, capsys, cli_error):
     path = write_csv(tmp_path / "data.csv", two_class_rows())
-    line = cli_error(capsys, "evaluate", tiny_run_dir, "--csv", path)
+    line = cli_error("evaluate", tiny_run_dir, "--csv", path)
     assert "['negative', 'neutral', 'positive']" in line and "['neg', 'pos']" in line
     clf = Classifier.load(tiny_run_dir)
     other = data.load_csv(path)
@@ -346,12 +335,12 @@ def test_predict_wants_a_list_not_a_bare_string(clf):
         clf.predict(["fine", None, "fine", float("nan")])
 
 
-def test_predict_on_an_empty_list_returns_nothing(clf, tiny_run_dir, capsys, monkeypatch):
+def test_predict_on_an_empty_list_returns_nothing(clf, tiny_run_dir, capsys, monkeypatch, cli_error):
     assert clf.predict([]) == []
     assert clf.predict_proba([]).shape == (0, 3)
     import io
     monkeypatch.setattr("sys.stdin", io.StringIO("\n  \n"))
-    assert "no texts to classify" in cli_error(capsys, "predict", tiny_run_dir)
+    assert "no texts to classify" in cli_error("predict", tiny_run_dir)
 
 
 def test_predict_accepts_any_iterable_of_strings(clf):
@@ -386,8 +375,8 @@ def test_bad_predict_options_are_named(clf):
         clf.predict(["x"], batch_size=0)
 
 
-def test_cli_predict_names_a_missing_or_non_utf8_file(tiny_run_dir, tmp_path, capsys):
-    assert "file not found" in cli_error(capsys, "predict", tiny_run_dir, "--file", tmp_path / "nope.txt")
+def test_cli_predict_names_a_missing_or_non_utf8_file(tiny_run_dir, tmp_path, capsys, cli_error):
+    assert "file not found" in cli_error("predict", tiny_run_dir, "--file", tmp_path / "nope.txt")
     latin = tmp_path / "latin1.txt"
     latin.write_bytes("crème brûlée\n".encode("latin-1"))
-    assert "not UTF-8" in cli_error(capsys, "predict", tiny_run_dir, "--file", latin)
+    assert "not UTF-8" in cli_error("predict", tiny_run_dir, "--file", latin)
