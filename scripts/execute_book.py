@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 900  # seconds per cell, as _config.yml's execute.timeout
+TIMEOUT = 3600  # seconds per cell, as _config.yml's execute.timeout: a guard against a hang, not a speed limit
 SECONDS_FILE = "chapter_seconds.json"  # last executions' durations, beside the cache: longest first next time
 
 
@@ -90,38 +90,43 @@ def main() -> int:
         return 0
     seconds_file = args.cache / SECONDS_FILE
     estimate = json.loads(seconds_file.read_text()) if seconds_file.is_file() else {}
-    waits_for = {p: deps & set(pending) for p, deps in shared_runs(paths).items() if p in pending}
-    waited_on = {p: sum(p in deps for deps in waits_for.values()) for p in pending}
     threads = max(1, (os.cpu_count() or 1) // args.lanes)
     print(f"[book] executing {len(pending)} chapter(s) in {args.lanes} lane(s), {threads} thread(s) each", flush=True)
+    start, executed = time.perf_counter(), 0
+    for path, (_, notebook, seconds, error) in in_lanes(pending, paths, args.lanes, run_chapter, threads,
+                                                        estimate=estimate):
+        if error:
+            print(f"[book] {path.stem} FAILED after {seconds:.0f} s:\n{error}", flush=True)
+            return 1
+        cache.cache_notebook_bundle(CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
+                                    check_validity=False, overwrite=True)
+        estimate[path.stem], executed = round(seconds, 1), executed + 1
+        print(f"[book] {path.stem} executed in {seconds:.0f} s", flush=True)
+        seconds_file.write_text(json.dumps(estimate, indent=1) + "\n")
+    print(f"[book] {executed} chapter(s) executed in {time.perf_counter() - start:.0f} s", flush=True)
+    return 0
 
-    start, running, done, failed = time.perf_counter(), {}, set(), []
-    with ProcessPoolExecutor(max_workers=args.lanes) as pool:
-        while len(done) + len(failed) < len(pending):
-            ready = [p for p in pending if p not in done and p not in running.values() and waits_for[p] <= done
-                     and p not in failed]
+
+def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, estimate: dict | None = None):
+    """Run ``job(str(path), *args)`` for every pending chapter in ``lanes`` worker processes, a
+    chapter after those whose runs it reuses, the chapters others wait for first, then the longest
+    (``estimate``: seconds by chapter name); yield ``(path, job's result)`` as each finishes."""
+    estimate = estimate or {}
+    waits_for = {p: deps & set(pending) for p, deps in shared_runs(paths).items() if p in pending}
+    waited_on = {p: sum(p in deps for deps in waits_for.values()) for p in pending}
+    running, done = {}, set()
+    with ProcessPoolExecutor(max_workers=lanes) as pool:
+        while len(done) < len(pending):
+            ready = [p for p in pending if p not in done and p not in running.values() and waits_for[p] <= done]
             ready.sort(key=lambda p: (-waited_on[p], -estimate.get(p.stem, 0), paths.index(p)))
-            while ready and len(running) < args.lanes and not failed:
+            while ready and len(running) < lanes:
                 path = ready.pop(0)
-                running[pool.submit(run_chapter, str(path), threads)] = path
-            if not running:
-                break
+                running[pool.submit(job, str(path), *args)] = path
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 path = running.pop(future)
-                _, notebook, seconds, error = future.result()
-                if error:
-                    failed.append(path)
-                    print(f"[book] {path.stem} FAILED after {seconds:.0f} s:\n{error}", flush=True)
-                    continue
-                cache.cache_notebook_bundle(CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
-                                            check_validity=False, overwrite=True)
-                estimate[path.stem] = round(seconds, 1)
                 done.add(path)
-                print(f"[book] {path.stem} executed in {seconds:.0f} s", flush=True)
-    seconds_file.write_text(json.dumps(estimate, indent=1) + "\n")
-    print(f"[book] {len(done)} chapter(s) executed in {time.perf_counter() - start:.0f} s", flush=True)
-    return 1 if failed or len(done) < len(pending) else 0
+                yield path, future.result()
 
 
 if __name__ == "__main__":
