@@ -10,6 +10,7 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 CACHE  := _build/.jupyter_cache
+ZH     := _build/zh-edition
 STAMP  := _build/.bertclf-source
 
 # The quick profile needs nothing from the Hugging Face Hub: never wait on it
@@ -43,12 +44,17 @@ encoder: setup
 # nothing, an edit to code executes that chapter only. What the cache cannot see is the package
 # the chapters import, its committed results and its profile: when they change, every chapter
 # runs again (scripts/book_cache.py). The chapters the cache lacks execute two at a time, one
-# thread each (scripts/execute_book.py); the build then renders them from the cache.
+# thread each (scripts/execute_book.py); the build then renders them from the cache. The Chinese
+# edition is the same notebooks with their Chinese prose, and the English build's outputs merged
+# in: it executes nothing (scripts/zh_edition.py); it lands in _build/html/zh/.
 book: encoder
 	$(PY) scripts/book_cache.py $(CACHE) $(STAMP)
 	$(PY) scripts/execute_book.py --cache $(CACHE)
 	$(VENV)/bin/jupyter-book build . -W --keep-going
-	@echo "book: $(CURDIR)/_build/html/index.html"
+	$(PY) scripts/zh_edition.py $(ZH)
+	$(VENV)/bin/jupyter-book build $(ZH) -W --keep-going
+	rm -rf _build/html/zh && cp -r $(ZH)/_build/html _build/html/zh
+	@echo "book: $(CURDIR)/_build/html/index.html (中文: $(CURDIR)/_build/html/zh/index.html)"
 
 book-clean:
 	rm -rf _build book/runs

@@ -56,6 +56,15 @@ def page_problems(english: Path, chinese: Path) -> list[str]:
     return []
 
 
+def chinese(notebook):
+    """The notebook with each markdown cell's Chinese counterpart in place of its English; code
+    cells, and so their cached outputs, untouched."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            cell.source = cell.metadata.get(KEY, {}).get("zh") or cell.source
+    return notebook
+
+
 def write_edition(out: Path) -> None:
     """Write the Chinese edition's book into ``out`` (replaced), each chapter with the outputs of
     its execution in the English build's cache merged in: building it executes nothing."""
@@ -81,12 +90,9 @@ def write_edition(out: Path) -> None:
                 _, notebook = cache.merge_match_into_notebook(notebook)
             except KeyError:
                 raise SystemExit(f"{source.name} has no executed copy in the cache: run `make book` first") from None
-            for cell in notebook.cells:
-                if cell.cell_type == "markdown":
-                    cell.source = cell.metadata.get(KEY, {}).get("zh") or cell.source
-            nbformat.write(notebook, out / f"{chapter}.ipynb")
-    for english, chinese in PAGES.items():
-        text = (ROOT / chinese).read_text(encoding="utf-8")
+            nbformat.write(chinese(notebook), out / f"{chapter}.ipynb")
+    for english, translated in PAGES.items():
+        text = (ROOT / translated).read_text(encoding="utf-8")
         (out / english).write_text(text.split("\n", 1)[1], encoding="utf-8")  # less the fingerprint line
 
 

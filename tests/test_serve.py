@@ -83,23 +83,12 @@ def test_concurrent_requests_are_micro_batched(clf):
     gated = GatedClassifier(clf.model, clf.tokenizer, clf.max_length, clf.device, info=clf.info)
     app = create_app(gated, max_batch=32, max_wait_ms=0)  # 0: batch only what is already waiting
 
-    async def burst(url):
-        async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=64)) as client:
-            sent = [asyncio.create_task(client.post("/predict", json={"text": text})) for text in texts]
+    async def all_waiting(client, sent) -> bool:  # the first batch waits at the gate, the others in the queue
+        queued = (await client.get("/health")).json()["queued"]
+        return bool(gated.batches) and gated.batches[0] + queued == len(texts)
 
-            async def all_waiting() -> bool:  # the first batch waits at the gate, the other requests in the queue
-                queued = (await client.get("/health")).json()["queued"]
-                return bool(gated.batches) and gated.batches[0] + queued == len(texts)
-
-            await until(all_waiting, "every request waiting, at the gate or in the queue")
-            gated.gate.set()
-            return await asyncio.gather(*sent)
-
-    with serving(app) as url:
-        try:
-            answers = asyncio.run(burst(url))
-        finally:
-            gated.gate.set()
+    with gated_burst(app, gated, [{"text": text} for text in texts], all_waiting, "every request waiting") as (
+            answers, url):
         stats = httpx.get(f"{url}/health").json()
     assert all(a.status_code == 200 for a in answers)
     for answer, reference in zip(answers, expected):  # each request gets its own text's prediction
@@ -146,6 +135,25 @@ def test_bad_requests_get_a_json_4xx_and_the_service_keeps_serving(clf):
         assert client.get("/health").json()["status"] == "ok"
 
 
+@contextmanager
+def gated_burst(app, gated, bodies: list[dict], ready, what: str):
+    """POST every body at once to a service whose batches wait at ``gated``'s gate; open the gate
+    once ``await ready(client, sent)`` holds; yield the answers and the service's URL."""
+    async def burst(url):
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=64)) as client:
+            sent = [asyncio.create_task(client.post("/predict", json=body)) for body in bodies]
+            await until(lambda: ready(client, sent), what)
+            gated.gate.set()
+            return await asyncio.gather(*sent)
+
+    with serving(app) as url:
+        try:
+            answers = asyncio.run(burst(url))
+        finally:
+            gated.gate.set()
+        yield answers, url
+
+
 class GatedClassifier(Classifier):
     """The real classifier, but each batch waits for ``gate``: requests pile up deterministically."""
 
@@ -164,23 +172,11 @@ def test_a_full_queue_answers_503_and_the_service_recovers(clf):
     gated = GatedClassifier(clf.model, clf.tokenizer, clf.max_length, clf.device, info=clf.info)
     app = create_app(gated, max_batch=1, max_queue=2)
 
-    async def burst(url):
-        async with httpx.AsyncClient(base_url=url, timeout=20) as client:
-            sent = [asyncio.create_task(client.post("/predict", json={"text": f"text {i}"})) for i in range(8)]
-            # one request is held at the gate and two wait in the queue: the other five are refused at once
+    async def five_refused(client, sent) -> bool:  # one request at the gate, two in the queue: five refused
+        return sum(task.done() for task in sent) >= 5
 
-            async def five_refused() -> bool:
-                return sum(task.done() for task in sent) >= 5
-
-            await until(five_refused, "five requests refused")
-            gated.gate.set()
-            return await asyncio.gather(*sent)
-
-    with serving(app) as url:
-        try:
-            answers = asyncio.run(burst(url))
-        finally:
-            gated.gate.set()
+    with gated_burst(app, gated, [{"text": f"text {i}"} for i in range(8)], five_refused, "five refused") as (
+            answers, url):
         statuses = [a.status_code for a in answers]
         assert statuses.count(503) >= 5 and statuses.count(200) in (2, 3), statuses
         refused = next(a for a in answers if a.status_code == 503)
