@@ -5,8 +5,9 @@
     python -m benchmarks.serve_load --backends onnx --no-int8 --clients 1 32
 
 For each backend and precision the service runs twice in its own process (``bertclf serve``,
-``--threads`` model threads): with micro-batching (``--max-batch 32 --max-wait-ms 5``; 0 ms
-batches only what is already waiting) and one request at a time (``--max-batch 1``).
+``--threads`` model threads): with micro-batching (``--max-batch 32 --max-wait-ms 0``, the
+service's defaults: it batches only what is already waiting) and one request at a time
+(``--max-batch 1``).
 Closed-loop clients (1, 8, 32 at once; each sends one test tweet, waits for the answer, sends
 the next) send ``--requests`` requests per level, or stop after ``--seconds``; the client runs
 in this process, on the same cores as the service. The run is the one ``benchmarks.predict``
