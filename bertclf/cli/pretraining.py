@@ -80,6 +80,8 @@ def _pretraining_texts(settings: dict) -> list[str]:
 
 
 def cmd_build_encoder(args: argparse.Namespace) -> None:
-    from bertclf.encoders.chinese import chinese_encoder_dir
-
-    print(chinese_encoder_dir())
+    if args.language == "zh":
+        from bertclf.encoders.chinese import chinese_encoder_dir as encoder_dir
+    else:
+        from bertclf.encoders.multilingual import multilingual_encoder_dir as encoder_dir
+    print(encoder_dir())

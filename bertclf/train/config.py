@@ -45,17 +45,22 @@ class TrainConfig:
 
     @classmethod
     def from_profile(cls, profile: Profile | None = None, *, language: str = "en", **overrides) -> TrainConfig:
-        """The profile's model and sizes for ``language`` (``"en"``, or ``"zh"``: the profile's
-        Chinese encoder and length), with ``overrides`` on top (``None`` values ignored).
+        """The profile's model and sizes for ``language`` (``"en"``: its English encoder and length;
+        ``"zh"``: its Chinese ones; ``"other"``: its multilingual ones, as
+        :func:`bertclf.data.language.detect_language` names them), with ``overrides`` on top
+        (``None`` values ignored).
 
         The floor of ``MIN_STEPS`` optimizer steps stretches the profile's epochs on small data;
         an ``epochs`` given here is kept as given (unless ``min_steps`` is given too)."""
         p = profile or get_profile()
-        chinese = language == "zh"
+        encoders = {"en": (p.model, p.max_length), "zh": (p.chinese_model, p.chinese_max_length),
+                    "other": (p.multilingual_model, p.multilingual_max_length)}
+        if language not in encoders:
+            raise BertclfError(f"unknown language {language!r}: use one of {', '.join(map(repr, encoders))}")
+        model, max_length = encoders[language]
         settings = dict(
-            model=p.chinese_model if chinese else p.model, epochs=p.epochs, learning_rate=p.learning_rate,
-            batch_size=p.batch_size, max_length=p.chinese_max_length if chinese else p.max_length,
-            min_steps=MIN_STEPS if overrides.get("epochs") is None else 0,
+            model=model, epochs=p.epochs, learning_rate=p.learning_rate, batch_size=p.batch_size,
+            max_length=max_length, min_steps=MIN_STEPS if overrides.get("epochs") is None else 0,
         )
         settings.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**settings)
