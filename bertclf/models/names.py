@@ -13,7 +13,8 @@ from bertclf.profiles import BUNDLED_CHINESE_MODEL, BUNDLED_MODEL, BUNDLED_MULTI
 
 # Hub models loaded at a fixed commit unless a name says otherwise (``id@revision``), so that the
 # full profile's runs are repeatable whatever the Hub's main branch becomes
-PINNED = {"google-bert/bert-base-uncased": "86b5e0934494bd15c9632b12f734a8a67f723594"}
+PINNED = {"google-bert/bert-base-uncased": "86b5e0934494bd15c9632b12f734a8a67f723594",
+          "intfloat/multilingual-e5-small": "614241f622f53c4eeff9890bdc4f31cfecc418b3"}
 
 
 def hub_revision(name: str) -> tuple[str, str | None]:
