@@ -110,12 +110,15 @@ def main() -> int:
 def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, estimate: dict | None = None):
     """Run ``job(str(path), *args)`` for every pending chapter in ``lanes`` worker processes, a
     chapter after those whose runs it reuses, the chapters others wait for first, then the longest
-    (``estimate``: seconds by chapter name); yield ``(path, job's result)`` as each finishes."""
+    (``estimate``: seconds by chapter name); yield ``(path, job's result)`` as each finishes. A job
+    that raises, or a caller that stops early, ends the chapters still running rather than waiting
+    for them."""
     estimate = estimate or {}
     waits_for = {p: deps & set(pending) for p, deps in shared_runs(paths).items() if p in pending}
     waited_on = {p: sum(p in deps for deps in waits_for.values()) for p in pending}
     running, done = {}, set()
-    with ProcessPoolExecutor(max_workers=lanes) as pool:
+    pool = ProcessPoolExecutor(max_workers=lanes)
+    try:
         while len(done) < len(pending):
             ready = [p for p in pending if p not in done and p not in running.values() and waits_for[p] <= done]
             ready.sort(key=lambda p: (-waited_on[p], -estimate.get(p.stem, 0), paths.index(p)))
@@ -127,7 +130,10 @@ def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, est
                 path = running.pop(future)
                 done.add(path)
                 yield path, future.result()
-
+    finally:  # a failure or an early stop ends the chapters still running (their kernels follow) at once
+        for process in list(pool._processes.values()):  # Python 3.14: pool.terminate_workers()
+            process.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 if __name__ == "__main__":
     sys.exit(main())
