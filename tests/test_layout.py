@@ -4,6 +4,8 @@ imported across modules."""
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,3 +116,13 @@ def test_contributing_maps_every_module():
 @pytest.mark.parametrize("stage", ["data", "encoders", "models", "train", "runs", "evaluate", "serve", "book"])
 def test_each_stage_is_a_folder(stage):
     assert (PACKAGE / stage / "__init__.py").is_file()
+
+
+def test_importing_the_package_or_asking_the_cli_for_help_loads_no_heavy_library():
+    """``import bertclf`` and ``bertclf --help`` answer at once: torch, transformers, datasets and
+    scikit-learn load on first use."""
+    probe = ("import sys, bertclf, bertclf.cli\n"
+             "try:\n    bertclf.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+             "print(sorted(m for m in ('torch', 'transformers', 'datasets', 'sklearn') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
