@@ -256,3 +256,15 @@ def test_atomic_writes_reach_the_disk_before_and_after_the_rename(tmp_path, monk
     monkeypatch.setattr(atomic.os, "fsync", fsync)
     runs.write_json(tmp_path / "metrics.json", {"accuracy": 1.0})
     assert flushed[0].startswith(str(tmp_path / ".metrics.json.")) and flushed[1] == str(tmp_path)
+
+
+def test_a_run_directory_has_the_permissions_of_plain_files(tiny_run_dir):
+    """People share run directories: every file the run wrote (the weights, written through a private
+    temporary file, too) has the mode ``open`` gives under the umask, not the owner-only 0600."""
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tiny_run_dir.iterdir() if p.is_file()}
+    assert "model.safetensors" in modes
+    assert modes == dict.fromkeys(modes, 0o666 & ~umask)

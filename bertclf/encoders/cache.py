@@ -25,7 +25,7 @@ from types import ModuleType
 from filelock import FileLock
 
 from bertclf.errors import BertclfError
-from bertclf.runs.atomic import sync, sync_tree
+from bertclf.runs.atomic import plain_permissions, sync, sync_tree
 
 
 def cache_root() -> Path:
@@ -66,6 +66,7 @@ def cached_build(target: Path, check: Callable[[Path], str | None], build: Calla
         staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
         try:
             build(staging)
+            plain_permissions(staging)
             sync_tree(staging)
             if target.exists():
                 shutil.rmtree(target)

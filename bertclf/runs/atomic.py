@@ -20,8 +20,16 @@ def temporary(path: Path) -> Path:
     """A new empty file beside ``path``, named after it, with the permissions of a plain file."""
     handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
-    os.chmod(name, 0o666 & ~_UMASK)  # mkstemp makes it private (0600); a plain file is not
+    plain_permissions(Path(name))
     return Path(name)
+
+
+def plain_permissions(path: Path) -> None:
+    """Give ``path``, and everything under it, the permissions ``open`` and ``mkdir`` would have
+    given under the process's umask: temporary files and folders (``mkstemp``, ``mkdtemp``, and
+    the safetensors writer) are private to their owner, a run directory others read is not."""
+    for item in [path, *(path.rglob("*") if path.is_dir() else [])]:
+        os.chmod(item, (0o777 if item.is_dir() else 0o666) & ~_UMASK)
 
 
 def replace_atomically(path: Path, write) -> None:

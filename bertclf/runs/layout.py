@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from bertclf.errors import BertclfError
-from bertclf.runs.atomic import read_json, sync, sync_tree
+from bertclf.runs.atomic import plain_permissions, read_json, sync, sync_tree
 from bertclf.runs.checkpoints import checkpoints
 
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer_config.json")
@@ -38,6 +38,7 @@ def save_model(run_dir: Path, model, tokenizer) -> None:
     with tempfile.TemporaryDirectory(dir=run_dir, prefix=".model.") as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        plain_permissions(Path(staging))
         sync_tree(staging)
         for name in sorted(os.listdir(staging)):
             os.replace(Path(staging, name), run_dir / name)
