@@ -38,9 +38,9 @@ def chapters() -> list[Path]:
     return [ROOT / f"{c['file']}.ipynb" for c in toc["chapters"] if (ROOT / f"{c['file']}.ipynb").is_file()]
 
 
-def shared_runs(paths: list[Path]) -> dict[Path, set[Path]]:
-    """For each chapter, the chapters that train the runs it reuses: the first chapter, in book order,
-    with the same ``runs_dir`` name."""
+def shared_runs(paths: list[Path]) -> dict[Path, dict[str, Path]]:
+    """For each chapter, the runs it reuses from another chapter, by ``runs_dir`` name, with the
+    chapter that trains each: the first, in book order, that names it."""
     def code(path: Path) -> str:
         return "\n".join("".join(c["source"]) for c in json.loads(path.read_text(encoding="utf-8"))["cells"]
                          if c["cell_type"] == "code")
@@ -50,7 +50,18 @@ def shared_runs(paths: list[Path]) -> dict[Path, set[Path]]:
     for path in paths:
         for name in names[path]:
             first.setdefault(name, path)
-    return {p: {first[name] for name in names[p]} - {p} for p in paths}
+    return {p: {name: first[name] for name in names[p] if first[name] != p} for p in paths}
+
+
+def finished_since(chapter: Path, name: str, since: float) -> bool:
+    """Whether the run ``runs_dir(name)`` is for ``chapter`` finished since ``since`` (its metrics
+    written then) with no process writing into it now: a chapter that reuses it may start."""
+    from bertclf.runs.lock import is_locked
+
+    profile = os.environ.get("BERTCLF_PROFILE", "quick")  # runs_dir's folder: BERTCLF_RUNS/[profile/]name
+    run = chapter.parent / os.environ.get("BERTCLF_RUNS", "runs") / ("" if profile == "quick" else profile) / name
+    metrics = run / "metrics.json"
+    return metrics.is_file() and metrics.stat().st_mtime >= since and not is_locked(run)
 
 
 def run_chapter(path: str, threads: int) -> tuple[str, dict | None, float, str | None]:
@@ -109,23 +120,29 @@ def main() -> int:
 
 def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, estimate: dict | None = None):
     """Run ``job(str(path), *args)`` for every pending chapter in ``lanes`` worker processes, a
-    chapter after those whose runs it reuses, the chapters others wait for first, then the longest
+    chapter once the runs it reuses from others are finished (or their chapters have ended), the
+    chapters others wait for first, then the longest
     (``estimate``: seconds by chapter name); yield ``(path, job's result)`` as each finishes. A job
     that raises, or a caller that stops early, ends the chapters still running rather than waiting
     for them."""
     estimate = estimate or {}
-    waits_for = {p: deps & set(pending) for p, deps in shared_runs(paths).items() if p in pending}
-    waited_on = {p: sum(p in deps for deps in waits_for.values()) for p in pending}
-    running, done = {}, set()
+    waits_for = {p: runs for p, runs in shared_runs(paths).items() if p in pending}
+    waited_on = {p: sum(p in runs.values() for runs in waits_for.values()) for p in pending}
+    start, running, done = time.time(), {}, set()
+
+    def can_start(path: Path) -> bool:  # every run it reuses is trained: its chapter ended, or it is finished
+        return all(chapter in done or chapter not in pending or finished_since(path, name, start)
+                   for name, chapter in waits_for[path].items())
+
     pool = ProcessPoolExecutor(max_workers=lanes)
     try:
         while len(done) < len(pending):
-            ready = [p for p in pending if p not in done and p not in running.values() and waits_for[p] <= done]
+            ready = [p for p in pending if p not in done and p not in running.values() and can_start(p)]
             ready.sort(key=lambda p: (-waited_on[p], -estimate.get(p.stem, 0), paths.index(p)))
             while ready and len(running) < lanes:
                 path = ready.pop(0)
                 running[pool.submit(job, str(path), *args)] = path
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=None if len(running) == lanes else 5, return_when=FIRST_COMPLETED)
             for future in finished:
                 path = running.pop(future)
                 done.add(path)
@@ -134,6 +151,7 @@ def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, est
         for process in list(pool._processes.values()):  # Python 3.14: pool.terminate_workers()
             process.kill()
         pool.shutdown(wait=True, cancel_futures=True)
+
 
 if __name__ == "__main__":
     sys.exit(main())
