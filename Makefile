@@ -75,7 +75,7 @@ unit: setup
 # The book, built with warnings as errors, and its executed chapters checked: no output line
 # wider than the page, no progress-bar residue
 executed: book
-	$(PY) tests/check_executed_notebooks.py _build/jupyter_execute/book --page-width
+	$(PY) tests/check_executed_notebooks.py book --cache $(CACHE) --page-width
 
 # Every BERTCLF_PROFILE=full path (CLI for each Hub data set, every chapter that depends on the
 # profile) against a tiny offline mirror: random 2-layer models, a few hundred bundled texts in

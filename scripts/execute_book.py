@@ -69,7 +69,9 @@ def run_chapter(path: str, threads: int) -> tuple[str, dict | None, float, str |
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
-    os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
+    os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false",
+                      # a printed page has no use for progress bars (the page would embed each as a widget)
+                      TQDM_DISABLE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1")
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     result = single_nb_execution(notebook, cwd=str(Path(path).parent), timeout=TIMEOUT, allow_errors=False)

@@ -177,3 +177,25 @@ def test_the_executed_chapter_check_finds_bars_and_lines_wider_than_the_page(tmp
     assert [line.split(":")[0] for line in found] == [f"chapter.ipynb cell {i}" for i in (0, 1, 4)]
     assert "97 columns" in found[0] and "progress bar" in found[1] and "98 columns" in found[2]
     assert problems(path, page_width=None) == found[1:2]
+
+
+def test_the_executed_chapter_check_refuses_a_chapter_that_was_not_executed(tmp_path):
+    """The chapters are stored without outputs and make book keeps their outputs in the execution
+    cache: the check reads them there, and a chapter with no outputs fails it rather than passing."""
+    import sys
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from check_executed_notebooks import problems
+
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")]), path)
+    assert "no outputs at all" in problems(path, page_width=96)[0]
+    cache = tmp_path / "cache"
+    assert "holds no run of its current code" in problems(path, page_width=96, cache_dir=cache)[0]
+    executed = nbformat.read(path, as_version=4)
+    executed.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 97)]
+    get_cache(str(cache)).cache_notebook_bundle(CacheBundleIn(executed, str(path)), check_validity=False)
+    assert "97 columns" in problems(path, page_width=96, cache_dir=cache)[0]
