@@ -54,8 +54,8 @@ def shared_runs(paths: list[Path]) -> dict[Path, dict[str, Path]]:
 
 
 def finished_since(chapter: Path, name: str, since: float) -> bool:
-    """Whether the run ``runs_dir(name)`` is for ``chapter`` finished since ``since`` (its metrics
-    written then) with no process writing into it now: a chapter that reuses it may start."""
+    """Whether the run that ``runs_dir(name)`` names for ``chapter`` was finished after ``since`` (its
+    metrics written then) and no process writes into it now: then a chapter that reuses it may start."""
     from bertclf.runs.lock import is_locked
 
     profile = os.environ.get("BERTCLF_PROFILE", "quick")  # runs_dir's folder: BERTCLF_RUNS/[profile/]name
