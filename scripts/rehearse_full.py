@@ -54,12 +54,13 @@ SCORE_ASSERTIONS = [
 
 
 def step(what: str, timings: dict, action, *args) -> None:
-    """Run ``action(*args)``, time it, and fail the rehearsal loudly if it fails."""
+    """Run ``action(*args)``, time it, and fail the rehearsal loudly if it fails: it raises, or
+    returns a command's exit status other than 0."""
     print(f"\n[rehearsal] {what}", flush=True)
     start = time.perf_counter()
     status = action(*args)
     timings[what] = time.perf_counter() - start
-    if status:
+    if isinstance(status, int) and status != 0:
         raise SystemExit(f"rehearsal failed: {what} exited with status {status}")
 
 
