@@ -27,7 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 3600  # seconds per cell, as _config.yml's execute.timeout: a guard against a hang, not a speed limit
-SECONDS_FILE = "chapter_seconds.json"  # last executions' durations, beside the cache: longest first next time
+SECONDS_FILE = "chapter_seconds.json"
+# a printed page has no use for progress bars (the page would embed each as a widget)
+NO_PROGRESS_BARS = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}  # last executions' durations, beside the cache: longest first next time
 
 
 def chapters() -> list[Path]:
@@ -69,9 +71,8 @@ def run_chapter(path: str, threads: int) -> tuple[str, dict | None, float, str |
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
 
-    os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false",
-                      # a printed page has no use for progress bars (the page would embed each as a widget)
-                      TQDM_DISABLE="1", HF_HUB_DISABLE_PROGRESS_BARS="1", HF_DATASETS_DISABLE_PROGRESS_BARS="1")
+    os.environ.update(NO_PROGRESS_BARS, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+                      TOKENIZERS_PARALLELISM="false")
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     result = single_nb_execution(notebook, cwd=str(Path(path).parent), timeout=TIMEOUT, allow_errors=False)

@@ -118,10 +118,12 @@ def main() -> None:
     work = args.work or Path(tempfile.mkdtemp(prefix="bertclf-rehearsal-"))
     work.mkdir(parents=True, exist_ok=True)
     mirror, runs, executed = work / "mirror", work / "runs", work / "chapters"
+    from execute_book import NO_PROGRESS_BARS, chapters, in_lanes
+
     os.environ.update({
         "BERTCLF_PROFILE": "full", "BERTCLF_MIRROR": str(mirror), "BERTCLF_RUNS": str(runs),
         "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-        "TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+        **NO_PROGRESS_BARS,
         "PYTHONUNBUFFERED": "1",
     })
     os.environ.pop("MPLBACKEND", None)
@@ -147,8 +149,6 @@ def main() -> None:
         step("bertclf predict", timings, cli.main, ["predict", first, "a wonderful, moving film", "dull and far too long"])
 
     if not args.skip_chapters:
-        from execute_book import chapters, in_lanes
-
         os.environ.update(CHAPTER_SIZES, OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
         executed.mkdir(parents=True, exist_ok=True)
         chosen = [ROOT / f"{c.removesuffix('.ipynb')}.ipynb" for c in args.chapters or []] or [
