@@ -68,7 +68,7 @@ check: setup
 
 test: unit executed rehearse
 
-unit: setup
+unit: setup encoder  # the Chinese encoder first: the tests that need it run rather than skip
 	$(VENV)/bin/ruff check bertclf tests benchmarks scripts
 	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests
 
