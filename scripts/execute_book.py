@@ -23,6 +23,7 @@ import re
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +76,8 @@ def run_chapter(path: str, threads: int) -> tuple[str, dict | None, float, str |
                       TOKENIZERS_PARALLELISM="false")
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    result = single_nb_execution(notebook, cwd=str(Path(path).parent), timeout=TIMEOUT, allow_errors=False)
+    result = single_nb_execution(notebook, cwd=str(Path(path).parent), timeout=TIMEOUT, allow_errors=False,
+                                 record_timing=True)  # each cell's start and end: slowest_cells reads them
     seconds = time.perf_counter() - start
     return path, (None if result.err else notebook), seconds, (str(result.exc_string) if result.err else None)
 
@@ -115,10 +117,22 @@ def main() -> int:
         cache.cache_notebook_bundle(CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
                                     check_validity=False, overwrite=True)
         estimate[path.stem], executed = round(seconds, 1), executed + 1
-        print(f"[book] {path.stem} executed in {seconds:.0f} s", flush=True)
+        slowest = ", ".join(f"cell {i} {s:.0f} s" for i, s in slowest_cells(notebook))
+        print(f"[book] {path.stem} executed in {seconds:.0f} s (slowest: {slowest})", flush=True)
         seconds_file.write_text(json.dumps(estimate, indent=1) + "\n")
     print(f"[book] {executed} chapter(s) executed in {time.perf_counter() - start:.0f} s", flush=True)
     return 0
+
+
+def slowest_cells(notebook, count: int = 3) -> list[tuple[int, float]]:
+    """(cell index, seconds) of a chapter's slowest code cells, from the timing nbclient records."""
+    times = []
+    for index, cell in enumerate(notebook.cells):
+        timing = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[k]) for k in ("iopub.execute_input", "shell.execute_reply"))
+            times.append((index, (end - start).total_seconds()))
+    return sorted(times, key=lambda t: -t[1])[:count]
 
 
 def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, estimate: dict | None = None):

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from bertclf.runs.lock import locked
-from scripts.execute_book import finished_since, in_lanes, run_chapter, shared_runs
+from scripts.execute_book import finished_since, in_lanes, run_chapter, shared_runs, slowest_cells
 
 
 def chapter(folder, name, *sources):
@@ -70,3 +70,12 @@ def test_a_failing_chapter_ends_the_one_still_running_and_its_kernel(tmp_path):
         time.sleep(0.1)
     else:
         pytest.fail(f"the slow chapter's kernel (PID {pid}) still runs")
+
+
+@pytest.mark.slow
+def test_the_build_names_each_chapters_slowest_cells(tmp_path):
+    notebook_path = chapter(tmp_path, "timed", "x = 1", "import time\ntime.sleep(1.5)", "y = 2")
+    _, notebook, _, error = run_chapter(str(notebook_path), 1)
+    assert error is None
+    (first, seconds), *rest = slowest_cells(notebook)
+    assert first == 1 and seconds >= 1.5 and len(rest) == 2  # the sleep, then the two others
