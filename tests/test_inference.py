@@ -39,6 +39,22 @@ def test_batch_size_does_not_change_predictions(clf):
     assert np.allclose(a, b, atol=1e-5)
 
 
+def test_texts_no_longer_wanted_are_skipped_from_the_next_model_call_on(clf):
+    full = clf.predict(TEXTS, batch_size=1)  # one model call per text
+    calls = []
+
+    def still_wanted():  # after the second call, the client of text 2 leaves
+        calls.append(None)
+        return [True, True, len(calls) <= 2, True, True]
+
+    answers = clf.predict(TEXTS, batch_size=1, still_wanted=still_wanted)
+    assert len(calls) == len(TEXTS)  # asked before each model call
+    assert [a is None for a in answers] == [False, False, True, False, False]  # text 2 comes 4th by length
+    for mine, reference in zip(answers, full):
+        assert mine is None or mine["probs"] == pytest.approx(reference["probs"], abs=1e-6)
+    assert clf.predict(TEXTS, still_wanted=lambda: [False] * len(TEXTS)) == [None] * len(TEXTS)
+
+
 def test_long_texts_modes(clf):
     long_text = "good " * 300 + "terrible " * 300
     truncated = clf.predict([long_text], max_length=32)[0]

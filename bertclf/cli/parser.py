@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bertclf.serve.batcher import MAX_WAIT_MS
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bertclf", description="Fine-tune BERT for text classification.")
@@ -55,8 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--backend", default="torch", choices=["torch", "onnx"], help="onnx: run `bertclf export` first")
     serve.add_argument("--quantize", action="store_true", help="int8 (with onnx: the graph of `export --quantize`)")
     serve.add_argument("--max-batch", type=int, default=32, help="texts per model call; 1: one request at a time")
-    serve.add_argument("--max-wait-ms", type=float, default=0.0,
-                       help="how long a batch waits for more requests (default 0: it takes what is already waiting)")
+    serve.add_argument("--max-wait-ms", type=float, default=MAX_WAIT_MS,
+                       help="under load, how long a batch may wait for the clients the last batch answered "
+                            f"(default {MAX_WAIT_MS:g}; 0: take only what is already waiting). A lone request "
+                            "on an idle service never waits")
     serve.add_argument("--max-queue", type=int, default=256, help="waiting requests before answering 503")
     serve.add_argument("--max-texts", type=int, default=64, help="texts per request before answering 413")
     serve.add_argument("--max-chars", type=int, default=10_000, help="characters per text before answering 413")

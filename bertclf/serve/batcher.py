@@ -1,12 +1,18 @@
 """Micro-batching: the texts of concurrent requests go through the model in one call.
 
-Requests wait in a bounded queue; one worker takes the first and, with it, what is already waiting
-(``max_wait_ms=0``, the default: it never waits when the queue is empty, so a lone request is
-never delayed), or what arrives within ``max_wait_ms``, up to ``max_batch`` texts; it runs one
-``predict`` call in a thread and answers each request with its share. A request whose client left
-or whose deadline passed before its batch started is dropped from the batch: no work is done for
-it. The worker's thread pool lives from :meth:`MicroBatcher.start` to :meth:`MicroBatcher.stop`, so
-the same batcher serves any number of application lifespans.
+Requests wait in a bounded queue; one worker takes the first and, with it, what is already waiting,
+up to ``max_batch`` texts. Under load it also waits up to ``max_wait_ms`` for the clients that the
+previous batch answered: a batch may wait until it holds as many requests as were in flight when
+the previous batch ended (the ones it answered, plus the ones queued), never more. A lone request
+on an idle service (one request in flight) never waits. Without that wait, closed-loop clients
+split into two cohorts that take turns, and each batch holds half of them. The worker runs one
+``predict`` call in a thread and answers each request with its share.
+
+A request whose client left or whose deadline passed is dropped: before its batch starts, or, once
+the batch runs, before the next of the length-sorted model calls that ``predict`` makes (it asks
+``still_wanted``); no further work is done for it. The worker's thread pool lives from
+:meth:`MicroBatcher.start` to :meth:`MicroBatcher.stop`, so the same batcher serves any number of
+application lifespans.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+
+MAX_WAIT_MS = 10.0  # how long a batch under load waits for the clients the last batch answered
 
 
 class Overloaded(Exception):
@@ -35,14 +43,17 @@ class _Job:
 class MicroBatcher:
     """Gathers the texts of concurrent requests into one ``predict`` call."""
 
-    def __init__(self, predict: Callable[[list[str]], list[dict]], max_batch: int, max_wait_ms: float,
-                 max_queue: int) -> None:
+    def __init__(self, predict: Callable[[list[str], Callable[[], list[bool]]], list[dict | None]],
+                 max_batch: int, max_wait_ms: float, max_queue: int) -> None:
+        """``predict(texts, still_wanted)`` answers a batch: one dict per text, or ``None`` for a text
+        it skipped because ``still_wanted()`` (one bool per text) said its request was dropped."""
         self.predict, self.max_batch, self.max_wait = predict, max_batch, max_wait_ms / 1000
         self.max_queue = max_queue
         self.stats = {"batches": 0, "texts": 0, "largest_batch": 0, "dropped_requests": 0}
         self.task: asyncio.Task | None = None
         self._waiting: set[_Job] = set()  # queued jobs whose callers still wait
         self.busy_since: float | None = None  # when the running batch started (time.monotonic)
+        self.in_flight = 1  # requests answered by the last batch or queued when it ended
 
     def start(self) -> None:
         self.queue: asyncio.Queue[_Job] = asyncio.Queue(self.max_queue)
@@ -92,16 +103,18 @@ class MicroBatcher:
             self.stats["dropped_requests"] += len(jobs) - len(live)
             if live:
                 await self._run_batch(live)
+                self.in_flight = len(live) + self.waiting
 
     async def _gather(self, jobs: list[_Job]) -> _Job | None:
         """Add queued jobs to ``jobs`` up to ``max_batch`` texts, waiting at most ``max_wait`` for
-        more; return the job that would overflow the batch, if any."""
+        more while ``jobs`` holds fewer requests than were in flight when the last batch ended;
+        return the job that would overflow the batch, if any."""
         loop = asyncio.get_running_loop()
         deadline, size = loop.time() + self.max_wait, len(jobs[0].texts)
         while size < self.max_batch:
             if self.queue.empty():
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or len(jobs) >= self.in_flight:
                     return None
                 try:
                     job = await asyncio.wait_for(self.queue.get(), remaining)
@@ -121,9 +134,15 @@ class MicroBatcher:
 
     async def _run_batch(self, jobs: list[_Job]) -> None:
         texts = [text for job in jobs for text in job.texts]
+        job_of_text = [job for job in jobs for _ in job.texts]
+
+        def still_wanted() -> list[bool]:  # read in the worker thread; a done future is never undone
+            return [not job.future.done() for job in job_of_text]
+
         self.busy_since = time.monotonic()
         try:
-            predictions = await asyncio.get_running_loop().run_in_executor(self._executor, self.predict, texts)
+            predictions = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.predict, texts, still_wanted)
         except Exception as error:  # noqa: BLE001 - every waiting request gets the error
             for job in jobs:
                 if not job.future.done():
@@ -131,11 +150,15 @@ class MicroBatcher:
             return
         finally:
             self.busy_since = None
+        computed = sum(p is not None for p in predictions)
         self.stats["batches"] += 1
-        self.stats["texts"] += len(texts)
+        self.stats["texts"] += computed
         self.stats["largest_batch"] = max(self.stats["largest_batch"], len(texts))
         start = 0
         for job in jobs:
-            if not job.future.done():  # done: its caller gave up while the batch ran
-                job.future.set_result(predictions[start : start + len(job.texts)])
+            answer = predictions[start : start + len(job.texts)]
+            if all(p is None for p in answer):  # skipped whole: its caller left before its turn came
+                self.stats["dropped_requests"] += 1
+            elif not job.future.done():  # done: its caller gave up while its texts were computed
+                job.future.set_result(answer)
             start += len(job.texts)

@@ -10,7 +10,7 @@ graph ``bertclf export`` writes; see :mod:`bertclf.serve.onnx`).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -120,12 +120,16 @@ class Classifier:
         max_length: int | None = None,
         long_texts: str = "truncate",
         stride: int | None = None,
-    ) -> list[dict]:
+        still_wanted: Callable[[], Sequence[bool]] | None = None,
+    ) -> list[dict | None]:
         """Classify ``texts``; one ``{"label", "score", "probs"}`` dict per text, in order.
 
         Texts longer than ``max_length`` tokens are truncated (``long_texts="truncate"``),
         represented by their first and last tokens (``"head_tail"``), or covered by
         overlapping windows whose probabilities are averaged (``"sliding"``).
+        ``still_wanted``, if given, is asked before each batch of the model which texts are still
+        wanted (one bool per text); the others are skipped and get ``None`` (the service uses it
+        to do no more work for requests whose clients have left).
         """
         texts = self._check_texts(texts)
         max_length = max_length or self.max_length
@@ -135,11 +139,13 @@ class Classifier:
         if not texts:
             return []
         pieces, owner = self._pieces(texts, max_length, long_texts, stride)
-        piece_probs = self._probs(pieces, batch_size)
+        wanted = None if still_wanted is None else (lambda: np.asarray(still_wanted(), dtype=bool)[owner])
+        piece_probs, done = self._probs(pieces, batch_size, wanted)
         probs = np.zeros((len(texts), len(self.labels)))
         np.add.at(probs, owner, piece_probs)
         probs /= np.bincount(owner, minlength=len(texts))[:, None]
-        return [self._as_dict(row) for row in probs]
+        complete = np.bincount(owner, weights=done, minlength=len(texts)) == np.bincount(owner, minlength=len(texts))
+        return [self._as_dict(row) if ok else None for row, ok in zip(probs, complete)]
 
     def predict_proba(self, texts: Sequence[str], **kwargs) -> np.ndarray:
         """Class probabilities as an array of shape (texts, classes)."""
@@ -185,12 +191,20 @@ class Classifier:
                 owner.append(i)
         return pieces, np.array(owner, dtype=np.int64)
 
-    def _probs(self, pieces: list[list[int]], batch_size: int) -> np.ndarray:
-        """Softmax probabilities for token-id sequences, in snug batches of similar lengths."""
+    def _probs(self, pieces: list[list[int]], batch_size: int,
+               wanted: Callable[[], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Softmax probabilities for token-id sequences, in snug batches of similar lengths, and
+        which sequences were computed (``wanted()``, asked before each batch, skips the others)."""
         batches = snug_batches([len(p) for p in pieces], batch_size)
         out = np.zeros((len(pieces), len(self.labels)), dtype=np.float64)
+        done = np.zeros(len(pieces), dtype=bool)
         pad = self.tokenizer.pad_token_id or 0
         for batch in batches:
+            if wanted is not None:
+                keep = wanted()
+                batch = [i for i in batch if keep[i]]
+                if not batch:
+                    continue
             width = max(len(pieces[i]) for i in batch)
             input_ids = np.full((len(batch), width), pad, dtype=np.int64)
             mask = np.zeros_like(input_ids)
@@ -198,7 +212,8 @@ class Classifier:
                 input_ids[row, : len(pieces[i])] = pieces[i]
                 mask[row, : len(pieces[i])] = 1
             out[batch] = softmax(self._logits(input_ids, mask).astype(np.float64))
-        return out
+            done[batch] = True
+        return out, done
 
     @torch.inference_mode()
     def _logits(self, input_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

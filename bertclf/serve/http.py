@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bertclf import __version__
 from bertclf.errors import BertclfError
-from bertclf.serve.batcher import MicroBatcher, NotServing, Overloaded
+from bertclf.serve.batcher import MAX_WAIT_MS, MicroBatcher, NotServing, Overloaded
 from bertclf.serve.classifier import Classifier
 from bertclf.serve.limits import BodyLimit
 
@@ -73,21 +73,23 @@ def create_app(
     classifier: Classifier,
     *,
     max_batch: int = 32,
-    max_wait_ms: float = 0.0,
+    max_wait_ms: float = MAX_WAIT_MS,
     max_queue: int = 256,
     max_texts: int = 64,
     max_chars: int = 10_000,
     timeout_s: float = 30.0,
 ) -> FastAPI:
-    """The service: ``max_batch`` texts per model call, gathered from what is already waiting (and
-    what arrives within ``max_wait_ms``), ``max_queue`` waiting requests before 503,
+    """The service: ``max_batch`` texts per model call, gathered from what is already waiting (and,
+    under load, what arrives within ``max_wait_ms``: see :mod:`bertclf.serve.batcher`),
+    ``max_queue`` waiting requests before 503,
     ``max_texts`` per request and ``max_chars`` per text before 413, ``timeout_s`` seconds for an
     answer before 504 (and a worker busy that long makes ``/health`` say so)."""
     limits = {"max_batch": max_batch, "max_queue": max_queue, "max_texts": max_texts, "max_chars": max_chars}
     check_limits(**limits, max_wait_ms=max_wait_ms, timeout_s=timeout_s)
     max_body = 1024 + max_texts * (6 * max_chars + 4)  # every character \u-escaped in JSON
     batcher = MicroBatcher(
-        lambda texts: classifier.predict(texts, batch_size=max_batch), max_batch, max_wait_ms, max_queue,
+        lambda texts, wanted: classifier.predict(texts, batch_size=max_batch, still_wanted=wanted),
+        max_batch, max_wait_ms, max_queue,
     )
 
     @asynccontextmanager
