@@ -40,15 +40,15 @@ def parse_args(argv: list[str] | None) -> common.Bench:
     p.add_argument("--backends", nargs="+", default=["torch", "onnx"], choices=["torch", "onnx"])
     p.add_argument("--no-int8", action="store_true", help="fp32 only")
     p.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32], help="concurrent clients per level")
-    p.add_argument("--requests", type=int, default=256, help="requests per level (after a warm-up)")
-    p.add_argument("--seconds", type=float, default=30.0, help="time limit per level")
+    p.add_argument("--requests", type=int, default=1024, help="requests per level (after a warm-up)")
+    p.add_argument("--seconds", type=float, default=60.0, help="time limit per level")
     p.add_argument("--max-wait-ms", type=float, default=MAX_WAIT_MS,
                    help="the batched service's wait under load for the clients its last batch answered")
     p.add_argument("--give-up-ms", type=float, default=50.0,
                    help="the abandoning clients' patience: they disconnect after this long without an answer")
     p.set_defaults(threads=os.cpu_count())  # the service's model threads
     argv = sys.argv[1:] if argv is None else list(argv)
-    bench = common.begin("serve_load", p, argv, full=p.parse_args(argv).requests >= 256)
+    bench = common.begin("serve_load", p, argv, full=p.parse_args(argv).requests >= 1024)
     if bench.args.smoke:
         for name, value in SMOKE.items():
             setattr(bench.args, name, value)
