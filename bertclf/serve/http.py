@@ -7,7 +7,8 @@ or ``{"texts": ["...", ...]}`` (answer: ``{"predictions": [dict, ...]}``); ``GET
 full or worker not running, 504 no answer within the request's deadline, and 500 when prediction
 itself fails (the answer carries an error id; the exception goes to the service's log, never to
 the client). Concurrent requests are micro-batched (:mod:`bertclf.serve.batcher`); a request
-whose client disconnects before its batch runs costs no model time.
+whose client disconnects costs no model time from then on (the model call already running
+finishes; the rest of its batch skips it).
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ async def _answer(batcher: MicroBatcher, texts: list[str], request: Request, tim
                   max_queue: int) -> list[dict]:
     """The batcher's predictions for ``texts``, or the HTTP error that says why there are none: the
     deadline passed (504), the queue is full or the worker is not running (503), the model failed
-    (500). A client that disconnects first cancels its request, which then costs no model time."""
+    (500). A client that disconnects first cancels its request: no further model time."""
     work = asyncio.ensure_future(asyncio.wait_for(batcher.submit(texts), timeout_s))
     gone = asyncio.ensure_future(_disconnected(request))
     try:
