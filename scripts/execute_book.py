@@ -114,10 +114,11 @@ def main() -> int:
         if error:
             print(f"[book] {path.stem} FAILED after {seconds:.0f} s:\n{error}", flush=True)
             return 1
-        cache.cache_notebook_bundle(CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
+        slowest = ", ".join(f"cell {i} {s:.0f} s" for i, s in slowest_cells(notebook))
+        cache.cache_notebook_bundle(CacheBundleIn(without_timing(notebook), str(path),
+                                                  data={"execution_seconds": seconds}),
                                     check_validity=False, overwrite=True)
         estimate[path.stem], executed = round(seconds, 1), executed + 1
-        slowest = ", ".join(f"cell {i} {s:.0f} s" for i, s in slowest_cells(notebook))
         print(f"[book] {path.stem} executed in {seconds:.0f} s (slowest: {slowest})", flush=True)
         seconds_file.write_text(json.dumps(estimate, indent=1) + "\n")
     print(f"[book] {executed} chapter(s) executed in {time.perf_counter() - start:.0f} s", flush=True)
@@ -133,6 +134,14 @@ def slowest_cells(notebook, count: int = 3) -> list[tuple[int, float]]:
             start, end = (datetime.fromisoformat(timing[k]) for k in ("iopub.execute_input", "shell.execute_reply"))
             times.append((index, (end - start).total_seconds()))
     return sorted(times, key=lambda t: -t[1])[:count]
+
+
+def without_timing(notebook):
+    """``notebook`` without the cells' timing: the cache's key hashes every cell's metadata, so a
+    notebook cached with it would never match its source again (and Jupyter Book would execute it)."""
+    for cell in notebook.cells:
+        cell.get("metadata", {}).pop("execution", None)
+    return notebook
 
 
 def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, estimate: dict | None = None):

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_cache import get_cache
+from jupyter_cache.base import CacheBundleIn
 
 from bertclf.runs.lock import locked
-from scripts.execute_book import finished_since, in_lanes, run_chapter, shared_runs, slowest_cells
+from scripts.execute_book import finished_since, in_lanes, run_chapter, shared_runs, slowest_cells, without_timing
 
 
 def chapter(folder, name, *sources):
@@ -79,3 +81,7 @@ def test_the_build_names_each_chapters_slowest_cells(tmp_path):
     assert error is None
     (first, seconds), *rest = slowest_cells(notebook)
     assert first == 1 and seconds >= 1.5 and len(rest) == 2  # the sleep, then the two others
+    # what the build caches matches its source, or Jupyter Book would execute the chapter again
+    cache = get_cache(str(tmp_path / "cache"))
+    cache.cache_notebook_bundle(CacheBundleIn(without_timing(notebook), str(notebook_path)), check_validity=False)
+    assert cache.match_cache_notebook(nbformat.read(notebook_path, as_version=4))
