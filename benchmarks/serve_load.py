@@ -10,8 +10,9 @@ For each backend and precision the service runs twice in its own process (``bert
 Closed-loop clients (1, 8, 32 at once; each sends one test tweet, waits for the answer, sends
 the next) send ``--requests`` requests per level, or stop after ``--seconds``. The clients run
 in this process, on the same cores as the service, with ``aiohttp``: it spends 0.5-0.8 ms of
-CPU per request where ``httpx`` spent 3.5-8 ms here, CPU the service's model threads would lose. The run is
-the one ``benchmarks.predict`` uses (trained there if missing); ONNX graphs are exported if missing.
+CPU per request where ``httpx`` spent 3.5-8 ms here, CPU the service's model threads would lose.
+The run is the one ``benchmarks.predict`` uses (trained there if missing); ONNX graphs are
+exported if missing.
 """
 
 from __future__ import annotations

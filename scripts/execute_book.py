@@ -28,9 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 3600  # seconds per cell, as _config.yml's execute.timeout: a guard against a hang, not a speed limit
-SECONDS_FILE = "chapter_seconds.json"
+SECONDS_FILE = "chapter_seconds.json"  # last executions' durations, beside the cache: longest first next time
 # a printed page has no use for progress bars (the page would embed each as a widget)
-NO_PROGRESS_BARS = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}  # last executions' durations, beside the cache: longest first next time
+NO_PROGRESS_BARS = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
 
 
 def chapters() -> list[Path]:

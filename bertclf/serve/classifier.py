@@ -143,8 +143,9 @@ class Classifier:
         piece_probs, done = self._probs(pieces, batch_size, wanted)
         probs = np.zeros((len(texts), len(self.labels)))
         np.add.at(probs, owner, piece_probs)
-        probs /= np.bincount(owner, minlength=len(texts))[:, None]
-        complete = np.bincount(owner, weights=done, minlength=len(texts)) == np.bincount(owner, minlength=len(texts))
+        pieces_per_text = np.bincount(owner, minlength=len(texts))
+        probs /= pieces_per_text[:, None]
+        complete = np.bincount(owner, weights=done, minlength=len(texts)) == pieces_per_text
         return [self._as_dict(row) if ok else None for row, ok in zip(probs, complete)]
 
     def predict_proba(self, texts: Sequence[str], **kwargs) -> np.ndarray:
