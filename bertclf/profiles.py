@@ -28,6 +28,9 @@ class Profile:
     chinese_max_length: int  # Chinese reviews are longer than tweets
     multilingual_model: str  # encoder for text neither English nor Chinese (bertclf.data.language)
     multilingual_max_length: int  # its tokens per text (SentencePiece cuts many languages finer than English)
+    # its word embeddings (250,002 rows, most of its parameters) kept as pretrained: chosen on validation
+    # (benchmarks/results/multilingual.md), and checkpoints less than half the size
+    multilingual_frozen_embeddings: bool
     train_size: int | None  # training examples kept after the split (None: all)
     eval_size: int | None  # validation and test examples kept (None: all)
     epochs: int
@@ -45,6 +48,7 @@ PROFILES = {
         chinese_max_length=128,
         multilingual_model=BUNDLED_MULTILINGUAL_MODEL,
         multilingual_max_length=128,
+        multilingual_frozen_embeddings=True,
         train_size=6000,
         eval_size=2000,
         epochs=2,
@@ -59,6 +63,7 @@ PROFILES = {
         chinese_max_length=256,
         multilingual_model="intfloat/multilingual-e5-small",
         multilingual_max_length=256,
+        multilingual_frozen_embeddings=True,
         train_size=None,
         eval_size=None,
         epochs=3,

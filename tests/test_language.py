@@ -320,6 +320,9 @@ def test_each_language_gets_the_profiles_encoder():
     assert other.model == BUNDLED_MULTILINGUAL_MODEL == "bundled-e5-small" and other.max_length == 128
     full_other = train.TrainConfig.from_profile(full, language="other")
     assert (full_other.model, full_other.max_length) == ("intfloat/multilingual-e5-small", 256)
+    assert other.freeze_word_embeddings and full_other.freeze_word_embeddings, "the profiles' choice for e5"
+    assert not train.TrainConfig.from_profile(quick, language="other", model="my-model").freeze_word_embeddings
+    assert not train.TrainConfig.from_profile(quick, language="zh").freeze_word_embeddings
     assert train.TrainConfig.from_profile(quick, language="en").model == quick.model
     assert train.TrainConfig.from_profile(quick, language="zh").model == quick.chinese_model
     assert train.TrainConfig.from_profile(quick, language="other", model="my-model").model == "my-model"

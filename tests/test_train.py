@@ -232,6 +232,23 @@ def test_the_word_embeddings_can_get_their_own_learning_rate(tiny_model_dir):
         train.TrainConfig(embedding_learning_rate=2.0)
 
 
+def test_frozen_word_embeddings_stay_as_pretrained_while_the_rest_trains(tiny_model_dir, tmp_path):
+    from bertclf.models.load import load_classifier
+
+    pretrained = load_classifier(str(tiny_model_dir), ["negative", "neutral", "positive"]).state_dict()
+    dsd = data.load("tweets", train_size=64, eval_size=32)
+    config = train.TrainConfig(model=str(tiny_model_dir), epochs=1, learning_rate=1e-3, max_length=32,
+                               freeze_word_embeddings=True)
+    train.fit(dsd, tmp_path / "run", config, evaluate_test=False)
+    trained = load_file(tmp_path / "run" / "model.safetensors")
+    words = "bert.embeddings.word_embeddings.weight"
+    assert torch.equal(trained[words], pretrained[words])
+    assert not torch.equal(trained["bert.encoder.layer.0.attention.self.query.weight"],
+                           pretrained["bert.encoder.layer.0.attention.self.query.weight"])
+    with pytest.raises(BertclfError, match="drop embedding_learning_rate"):
+        train.TrainConfig(freeze_word_embeddings=True, embedding_learning_rate=1e-3)
+
+
 def test_a_distilbert_trains_through_fit_and_predicts_through_classifier(tmp_path):
     """Not only BERT: a tiny random DistilBERT, whose tokenizer gives no token_type_ids."""
     from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification

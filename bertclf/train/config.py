@@ -26,6 +26,7 @@ class TrainConfig:
     epochs: int = 3
     learning_rate: float = 2e-5  # the article's "small learning rate"
     embedding_learning_rate: float | None = None  # word embeddings' own rate (None: learning_rate)
+    freeze_word_embeddings: bool = False  # word embeddings kept as pretrained: no gradient, no optimizer state
     batch_size: int = 32
     eval_batch_size: int = 64
     max_length: int = 128  # tokens per text, [CLS] and [SEP] included
@@ -50,7 +51,9 @@ class TrainConfig:
         :func:`bertclf.data.language.detect_language` names them), with ``overrides`` on top
         (``None`` values ignored).
 
-        The floor of ``MIN_STEPS`` optimizer steps stretches the profile's epochs on small data;
+        The profile's multilingual encoder trains with its word embeddings frozen where the profile
+        says so (``multilingual_frozen_embeddings``). The floor of ``MIN_STEPS`` optimizer steps
+        stretches the profile's epochs on small data;
         an ``epochs`` given here is kept as given (unless ``min_steps`` is given too)."""
         p = profile or get_profile()
         encoders = {"en": (p.model, p.max_length), "zh": (p.chinese_model, p.chinese_max_length),
@@ -63,6 +66,9 @@ class TrainConfig:
             max_length=max_length, min_steps=MIN_STEPS if overrides.get("epochs") is None else 0,
         )
         settings.update({k: v for k, v in overrides.items() if v is not None})
+        # the profile's choice for its own multilingual encoder, not for a model given instead
+        settings.setdefault("freeze_word_embeddings", settings["model"] == p.multilingual_model
+                            and p.multilingual_frozen_embeddings)
         return cls(**settings)
 
     def __str__(self) -> str:
@@ -86,5 +92,8 @@ class TrainConfig:
                 raise BertclfError(f"{name} must be between 0 and 1, got {rate}")
         if self.select_by not in ("accuracy", "macro_f1"):
             raise BertclfError(f"select_by must be 'accuracy' or 'macro_f1', got {self.select_by!r}")
+        if self.freeze_word_embeddings and self.embedding_learning_rate is not None:
+            raise BertclfError("freeze_word_embeddings=True leaves the word embeddings untrained: "
+                               "drop embedding_learning_rate, or unfreeze them")
         if self.class_weights not in (None, "balanced"):
             raise BertclfError(f"class_weights must be None or 'balanced', got {self.class_weights!r}")

@@ -119,6 +119,7 @@ def _train(dsd, run_dir, config, accelerator, data_info, splits, resume, evaluat
     set_seed(config.seed)
     tokenizer = load_tokenizer(config.model)
     model = load_classifier(config.model, names)
+    model.get_input_embeddings().weight.requires_grad_(not config.freeze_word_embeddings)
     if config.max_length > max_positions(model):
         raise BertclfError(
             f"max_length={config.max_length} exceeds the model's {max_positions(model)} position "

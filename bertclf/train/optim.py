@@ -16,11 +16,12 @@ from bertclf.train.config import TrainConfig
 
 def parameter_groups(model: torch.nn.Module, weight_decay: float, embedding_lr: float | None = None) -> list[dict]:
     """Weight decay on weight matrices only, not on biases and LayerNorm (BERT's recipe); the
-    word embeddings in a group of their own when they get their own learning rate."""
+    word embeddings in a group of their own when they get their own learning rate. Frozen
+    parameters (``requires_grad=False``) are left out, so they get no optimizer state."""
     words = model.get_input_embeddings().weight if embedding_lr else None
     decay, no_decay = [], []
     for param in model.parameters():
-        if param is not words:
+        if param is not words and param.requires_grad:
             (no_decay if param.ndim < 2 else decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     if words is not None:
