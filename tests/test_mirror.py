@@ -50,6 +50,11 @@ def test_mirror_models_have_the_real_tokenizers(use_mirror):
     assert chinese.tokenize("今天很好") == ["今", "天", "很", "好"]
     model = load_classifier("google-bert/bert-base-chinese", ["negative", "positive"])
     assert type(model).__name__ == "BertForSequenceClassification"
+    multilingual = load_tokenizer("intfloat/multilingual-e5-small")
+    assert len(multilingual) == 250002 and multilingual.tokenize("Saya suka") == load_tokenizer(
+        "bundled-e5-small").tokenize("Saya suka")
+    model = load_classifier("intfloat/multilingual-e5-small", ["negative", "positive"])
+    assert model.config.vocab_size == 250002
 
 
 def test_mirror_data_sets_have_the_hub_schemas(use_mirror):
