@@ -12,7 +12,7 @@ from datasets import DatasetDict
 from safetensors.torch import load_file
 from transformers import pipeline
 
-from bertclf import BertclfError, cli, data, runs, train
+from bertclf import BertclfError, book, cli, data, runs, train
 from bertclf.train import loop
 from bertclf.train.optim import class_weights, parameter_groups
 
@@ -128,7 +128,9 @@ def test_small_data_trains_more_epochs_up_to_min_steps(tiny_model_dir, tmp_path,
                                learning_rate=1e-3, max_length=32)
     result = train.fit(dsd, tmp_path / "run", config, evaluate_test=False)
     assert len(result.history) == 3 and len(result.step_losses) == 6
-    assert "2 steps an epoch: up to 3 epochs, not 1" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "2 steps an epoch: up to 3 epochs, not 1" in printed
+    assert max(map(book.display_width, printed.splitlines())) <= book.PAGE_WIDTH, "fits the book's page"
     assert runs.run_info(tmp_path / "run")["config"]["epochs"] == 1, "the config is recorded as given"
     assert train.TrainConfig.from_profile().min_steps == train.MIN_STEPS
     assert train.TrainConfig.from_profile(epochs=1).min_steps == 0, "epochs chosen by the caller are kept"

@@ -46,8 +46,8 @@ def planned_epochs(config: TrainConfig, steps_per_epoch: int, accelerator: Accel
     epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
     if epochs > config.epochs:
         accelerator.print(
-            f"[bertclf] {steps_per_epoch} steps an epoch: up to {epochs} epochs, not {config.epochs}, for at "
-            f"least min_steps={config.min_steps} steps (the best epoch on validation is kept)"
+            f"[bertclf] {steps_per_epoch} steps an epoch: up to {epochs} epochs, not {config.epochs},\n"
+            f"[bertclf] for at least min_steps={config.min_steps} steps (the best epoch on validation is kept)"
         )
     return epochs
 
