@@ -29,6 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 3600  # seconds per cell, as _config.yml's execute.timeout: a guard against a hang, not a speed limit
 SECONDS_FILE = "chapter_seconds.json"  # last executions' durations, beside the cache: longest first next time
+# where the cache has none yet (a fresh clone, CI): a fresh build's seconds on a 2-core machine
+# (2026-12-05), so the long chapters start first there too; only their order matters
+FRESH_BUILD_SECONDS = {"05_code": 1770, "05b_pretraining": 1165, "06_applications": 1014, "03_algorithm": 233,
+                       "06b_shipping": 178, "07_summary": 77, "01_background": 45, "02_concepts": 30,
+                       "04_math": 15, "appendix_performance": 14}
 # a printed page has no use for progress bars (the page would embed each as a widget)
 NO_PROGRESS_BARS = {"TQDM_DISABLE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
 
@@ -105,7 +110,7 @@ def main() -> int:
         print("[book] every chapter's execution is cached", flush=True)
         return 0
     seconds_file = args.cache / SECONDS_FILE
-    estimate = json.loads(seconds_file.read_text()) if seconds_file.is_file() else {}
+    estimate = json.loads(seconds_file.read_text()) if seconds_file.is_file() else dict(FRESH_BUILD_SECONDS)
     threads = max(1, (os.cpu_count() or 1) // args.lanes)
     print(f"[book] executing {len(pending)} chapter(s) in {args.lanes} lane(s), {threads} thread(s) each", flush=True)
     start, executed = time.perf_counter(), 0

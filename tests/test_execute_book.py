@@ -11,7 +11,16 @@ from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 
 from bertclf.runs.lock import locked
-from scripts.execute_book import finished_since, in_lanes, run_chapter, shared_runs, slowest_cells, without_timing
+from scripts.execute_book import (
+    FRESH_BUILD_SECONDS,
+    chapters,
+    finished_since,
+    in_lanes,
+    run_chapter,
+    shared_runs,
+    slowest_cells,
+    without_timing,
+)
 
 
 def chapter(folder, name, *sources):
@@ -35,6 +44,10 @@ def test_a_chapter_waits_for_the_first_chapter_that_trains_each_run_it_reuses(tm
     second = chapter(tmp_path, "b", 'fit(dsd, runs_dir("zh"))')
     third = chapter(tmp_path, "c", 'fit(dsd, runs_dir("tweets"))\nfit(dsd, runs_dir("zh"))')
     assert shared_runs([first, second, third]) == {first: {}, second: {}, third: {"tweets": first, "zh": second}}
+
+
+def test_a_fresh_clone_knows_every_chapters_length_so_the_long_ones_start_first():
+    assert set(FRESH_BUILD_SECONDS) == {path.stem for path in chapters()}, "a chapter was added or renamed"
 
 
 def test_a_reused_run_is_ready_once_finished_in_this_build_and_free(tmp_path, monkeypatch):
