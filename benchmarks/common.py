@@ -531,11 +531,20 @@ def write_markdown(out_dir: Path = RESULTS_DIR) -> Path:
 
 def accuracy_meta(previous: dict | None, command: str, **extra) -> dict:
     """The ``meta`` of a multi-seed results file (``benchmarks.seeds``, ``benchmarks.chinese_transfer``):
-    every command that added runs (once each), the profile, the date and this machine."""
-    here = machine(torch.device("cpu"))
-    return {**extra, "commands": list(dict.fromkeys([*(previous or {}).get("commands", []), command])),
+    every command that added runs (once each), the profile, the date and this machine, and the
+    date and machine of each earlier run (their rows' minutes were measured there)."""
+    here, previous = machine(torch.device("cpu")), previous or {}
+    earlier = previous.get("earlier", []) + ([{k: previous[k] for k in ("date", "machine_line")}] if previous else [])
+    return {**extra, "commands": list(dict.fromkeys([*previous.get("commands", []), command])),
             "profile": get_profile().name, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": here, "machine_line": describe_machine(here)}
+            "machine": here, "machine_line": describe_machine(here), "earlier": earlier}
+
+
+def provenance_markdown(meta: dict) -> list[str]:
+    """The lines under a multi-seed results file's title: its commands, profile, date and machines."""
+    return ["Commands: " + " ; ".join(f"`{c}`" for c in meta["commands"]),
+            f"Profile {meta['profile']} · last run {meta['date']}", f"Machine: {meta['machine_line']}",
+            *(f"Earlier runs: {run['date']}, {run['machine_line']}" for run in meta.get("earlier", [])), ""]
 
 
 def baseline_record(dsd, analyzer: str) -> dict:

@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.common import RESULTS_DIR, accuracy_meta, baseline_record, fit_record
+from benchmarks.common import RESULTS_DIR, accuracy_meta, baseline_record, fit_record, provenance_markdown
 from bertclf import data, train
 from bertclf.book import paired_table
 
@@ -57,8 +57,7 @@ def markdown(results: dict) -> str:
                                               for row, name in results["row_names"].items()})
     return "\n".join([
         "# The multilingual encoder on Indonesian comments: word embeddings frozen or trained", "",
-        "Commands: " + " ; ".join(f"`{c}`" for c in meta["commands"]),
-        f"Profile {meta['profile']} · last run {meta['date']}", f"Machine: {meta['machine_line']}", "",
+        *provenance_markdown(meta),
         f"## Training texts: {results['baseline'][SIZE]['train_size']} (all)", "",
         table.round(4).to_markdown(), ""])
 

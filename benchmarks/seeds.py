@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import RESULTS_DIR, accuracy_meta, baseline_record, fit_record
+from benchmarks.common import RESULTS_DIR, accuracy_meta, baseline_record, fit_record, provenance_markdown
 from bertclf import data, train
 from bertclf.book import paired_table
 from bertclf.profiles import get_profile
@@ -43,8 +43,7 @@ def markdown(results: dict) -> str:
     meta = results["meta"]
     return "\n".join([
         f"# {meta['dataset']}: fine-tuned against {BASELINE_NAME}, {len(results['runs'])} seeds", "",
-        "Commands: " + " ; ".join(f"`{c}`" for c in meta["commands"]),
-        f"Profile {meta['profile']} · last run {meta['date']}", f"Machine: {meta['machine_line']}", "",
+        *provenance_markdown(meta),
         paired_table(results, "quick").round(4).to_markdown(), "",
     ])
 

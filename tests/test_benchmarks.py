@@ -126,3 +126,18 @@ def check_markdown(out, result: dict, header: str) -> None:
     """RESULTS.md is generated from the JSON files, with the machine named."""
     text = (out / "RESULTS.md").read_text()
     assert result["title"] in text and header in text and "Machine:" in text
+
+
+def test_a_results_file_keeps_the_date_and_machine_of_its_earlier_runs(capsys):
+    from benchmarks.common import accuracy_meta, provenance_markdown
+    from bertclf.book import show_provenance
+
+    first = accuracy_meta(None, "python -m benchmarks.seeds --seeds 0")
+    first["date"], first["machine_line"] = "2026-11-26", "a faster machine"
+    second = accuracy_meta(first, "python -m benchmarks.seeds --seeds 1")
+    third = accuracy_meta(second, "python -m benchmarks.seeds --seeds 1")
+    assert third["commands"] == ["python -m benchmarks.seeds --seeds 0", "python -m benchmarks.seeds --seeds 1"]
+    assert [run["date"] for run in third["earlier"]] == ["2026-11-26", second["date"]]
+    assert "Earlier runs: 2026-11-26, a faster machine" in provenance_markdown(third)
+    show_provenance(third)
+    assert "earlier runs: 2026-11-26, a faster machine" in capsys.readouterr().out

@@ -51,6 +51,9 @@ def results_dir() -> Path | None:
 
 
 def show_provenance(meta: dict) -> None:
-    """Print a committed multi-seed results file's commands, profile, date and machine."""
-    for line in [*meta["commands"], f"profile {meta['profile']}, last run {meta['date']}", meta["machine_line"]]:
+    """Print a committed multi-seed results file's commands, profile, date and machine, and the
+    date and machine of its earlier runs."""
+    earlier = [f"earlier runs: {run['date']}, {run['machine_line']}" for run in meta.get("earlier", [])]
+    for line in [*meta["commands"], f"profile {meta['profile']}, last run {meta['date']}", meta["machine_line"],
+                 *earlier]:
         print(fill(line))
