@@ -357,6 +357,9 @@ def test_a_german_csv_is_routed_to_the_multilingual_encoder(german_csv, tmp_path
     texts = data.load_csv(german_csv)["train"]["text"]
     config, language = choose_config(train_args("--csv", german_csv, "--out", tmp_path / "run"), texts)
     assert language == "other" and config.model == "bundled-e5-small" and config.max_length == 128
+    assert config.freeze_word_embeddings, "the profile's choice for its multilingual encoder"
+    config, _ = choose_config(train_args("--csv", german_csv, "--train-word-embeddings"), texts)
+    assert config.model == "bundled-e5-small" and not config.freeze_word_embeddings
     assert baseline_analyzer(language) == "char" and baseline_analyzer("zh") == "char"
     assert baseline_analyzer("en") == "word"
     config, _ = choose_config(train_args("--csv", german_csv, "--model", "bundled-minilm", "--max-length", "32"), texts)

@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=int, help="early stopping: epochs without improvement")
     train.add_argument("--min-steps", type=int, help="train at least this many optimizer steps: more epochs on small data, early stopping waits (default: 100, or 0 with --epochs)")
     train.add_argument("--class-weights", choices=["balanced"], help="weigh the loss against class imbalance")
+    train.add_argument("--train-word-embeddings", action="store_true",
+                       help="train the multilingual encoder's word embeddings too (default: frozen; 2x the checkpoint)")
     train.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda if present)")
     train.add_argument("--checkpoint-steps", type=int, help="a checkpoint every this many optimizer steps (default: 500) …")
     train.add_argument("--checkpoint-minutes", type=float, help="… or minutes, whichever comes first (default: 5)")

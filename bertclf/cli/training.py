@@ -28,7 +28,7 @@ def _load_data(args: argparse.Namespace):
 
 # what a run records and --resume keeps: giving one of these with --resume is an error, not a no-op
 RUN_SETTINGS = ("out", "overwrite", "model", "epochs", "learning_rate", "batch_size", "max_length", "patience",
-                "min_steps", "class_weights", "device", "seed", "train_size", "eval_size")
+                "min_steps", "class_weights", "train_word_embeddings", "device", "seed", "train_size", "eval_size")
 
 
 def given(args: argparse.Namespace, command: str, names: tuple[str, ...]) -> list[str]:
@@ -48,7 +48,7 @@ def _config(args: argparse.Namespace, language: str):
         batch_size=args.batch_size, max_length=args.max_length, patience=args.patience,
         min_steps=args.min_steps, class_weights=args.class_weights, device=args.device, seed=args.seed,
         checkpoint_steps=args.checkpoint_steps, checkpoint_minutes=args.checkpoint_minutes,
-        keep_checkpoints=args.keep_checkpoints,
+        keep_checkpoints=args.keep_checkpoints, freeze_word_embeddings=False if args.train_word_embeddings else None,
     )
 
 
