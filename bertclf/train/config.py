@@ -53,8 +53,8 @@ class TrainConfig:
 
         The profile's multilingual encoder trains with its word embeddings frozen where the profile
         says so (``multilingual_frozen_embeddings``). The floor of ``MIN_STEPS`` optimizer steps
-        stretches the profile's epochs on small data;
-        an ``epochs`` given here is kept as given (unless ``min_steps`` is given too)."""
+        stretches the profile's epochs on small data; an ``epochs`` given here is kept as given
+        (unless ``min_steps`` is given too)."""
         p = profile or get_profile()
         encoders = {"en": (p.model, p.max_length), "zh": (p.chinese_model, p.chinese_max_length),
                     "other": (p.multilingual_model, p.multilingual_max_length)}
