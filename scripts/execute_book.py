@@ -22,7 +22,8 @@ import os
 import re
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+import multiprocessing
+import queue
 from datetime import datetime
 from pathlib import Path
 
@@ -150,8 +151,8 @@ def without_timing(notebook):
 
 
 def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, estimate: dict | None = None):
-    """Run ``job(str(path), *args)`` for every pending chapter in ``lanes`` worker processes, a
-    chapter once the runs it reuses from others are finished (or their chapters have ended), the
+    """Run ``job(str(path), *args)`` for every pending chapter, each in its own process, ``lanes`` at
+    a time: a chapter once the runs it reuses from others are finished (or their chapters have ended), the
     chapters others wait for first, then the longest
     (``estimate``: seconds by chapter name); yield ``(path, job's result)`` as each finishes. A job
     that raises, or a caller that stops early, ends the chapters still running rather than waiting
@@ -165,23 +166,45 @@ def in_lanes(pending: list[Path], paths: list[Path], lanes: int, job, *args, est
         return all(chapter in done or chapter not in pending or finished_since(path, name, start)
                    for name, chapter in waits_for[path].items())
 
-    pool = ProcessPoolExecutor(max_workers=lanes)
+    results = multiprocessing.Queue()
     try:
         while len(done) < len(pending):
-            ready = [p for p in pending if p not in done and p not in running.values() and can_start(p)]
+            ready = [p for p in pending if p not in done and p not in running and can_start(p)]
             ready.sort(key=lambda p: (-waited_on[p], -estimate.get(p.stem, 0), paths.index(p)))
             while ready and len(running) < lanes:
                 path = ready.pop(0)
-                running[pool.submit(job, str(path), *args)] = path
-            finished, _ = wait(running, timeout=None if len(running) == lanes else 5, return_when=FIRST_COMPLETED)
-            for future in finished:
-                path = running.pop(future)
-                done.add(path)
-                yield path, future.result()
+                running[path] = multiprocessing.Process(target=_lane, args=(results, path, job, args))
+                running[path].start()
+            try:  # every 5 s: a chapter whose runs became ready, or a lane whose process died
+                path, ok, result = results.get(timeout=5)
+            except queue.Empty:
+                _raise_if_died(running)
+                continue
+            running.pop(path).join()
+            done.add(path)
+            if not ok:
+                raise result
+            yield path, result
     finally:  # a failure or an early stop ends the chapters still running (their kernels follow) at once
-        for process in list(pool._processes.values()):  # Python 3.14: pool.terminate_workers()
+        for process in running.values():
             process.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+            process.join()
+
+
+def _lane(results, path: Path, job, args: tuple) -> None:
+    """One chapter in its own process: ``(path, True, job's result)`` or ``(path, False, the error)``."""
+    try:
+        results.put((path, True, job(str(path), *args)))
+    except Exception as error:  # noqa: BLE001 - handed to in_lanes, which raises it
+        results.put((path, False, error))
+
+
+def _raise_if_died(running: dict[Path, multiprocessing.Process]) -> None:
+    """A lane's process that ended without a result (killed, out of memory) fails the build."""
+    for path, process in running.items():
+        if process.exitcode not in (None, 0):
+            raise RuntimeError(f"{path.stem}: its process ended with exit code {process.exitcode} "
+                               "and no result (killed, or out of memory?)")
 
 
 if __name__ == "__main__":

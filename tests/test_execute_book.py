@@ -87,6 +87,17 @@ def test_a_failing_chapter_ends_the_one_still_running_and_its_kernel(tmp_path):
         pytest.fail(f"the slow chapter's kernel (PID {pid}) still runs")
 
 
+def dies(path: str) -> None:
+    """A chapter's process that ends without a word, as the kernel's OOM killer would end it."""
+    os._exit(9)
+
+
+def test_a_chapter_whose_process_dies_fails_the_build_with_its_name(tmp_path):
+    lost = chapter(tmp_path, "lost", "x = 1")
+    with pytest.raises(RuntimeError, match="lost: its process ended with exit code 9"):
+        next(in_lanes([lost], [lost], 1, dies))
+
+
 @pytest.mark.slow
 def test_the_build_names_each_chapters_slowest_cells(tmp_path):
     notebook_path = chapter(tmp_path, "timed", "x = 1", "import time\ntime.sleep(1.5)", "y = 2")
