@@ -105,3 +105,17 @@ def test_the_package_source_the_chapters_show_fits_the_page():
 def test_no_chapter_shows_a_private_function_as_the_lesson():
     private = [name for name, obj in shown_sources().items() if obj.__name__.startswith("_")]
     assert not private, private
+
+
+def test_validation_by_seed_sets_two_rows_side_by_side_at_one_size():
+    def run(row, size, seed, accuracy):
+        return {"row": row, "size": size, "seed": seed, "validation": {"accuracy": accuracy}}
+
+    results = {"row_names": {"main": "minilm-zh", "e5": "e5"},
+               "runs": {f"{r}/{z}/{s}": run(r, z, s, a) for r, z, s, a in [
+                   ("main", "quick", 1, 0.84), ("main", "quick", 0, 0.83), ("e5", "quick", 0, 0.85),
+                   ("main", "all", 0, 0.86), ("e5", "all", 0, 0.88)]}}
+    quick = book.validation_by_seed(results, ["main", "e5"], "quick")
+    assert list(quick.columns) == ["minilm-zh", "e5"] and list(quick.index) == [0, 1]
+    assert quick.loc[0, "e5"] == 0.85 and np.isnan(quick.loc[1, "e5"])  # a seed e5 lacks
+    assert book.validation_by_seed(results, ["main", "e5"], "all").loc[0].tolist() == [0.86, 0.88]

@@ -17,7 +17,7 @@ def paired_table(results: dict, size: str) -> pd.DataFrame:
     lines = [{"model": results.get("baseline_name", "char TF-IDF + LR"), "seeds": 1, "test accuracy": base["accuracy"], "± std": 0.0,
               "macro-F1": base["macro_f1"], "minutes": base["minutes"]}]
     for row, name in results["row_names"].items():
-        found = [r for r in results["runs"].values() if r["row"] == row and r["size"] == size]
+        found = runs_of(results, row, size)
         if not found:
             continue
         paired = compare([r["correct"] for r in found], base["correct"])
@@ -33,6 +33,19 @@ def paired_table(results: dict, size: str) -> pd.DataFrame:
             "minutes": np.mean([r["fit_minutes"] for r in found]) + max(r["build_minutes"] for r in found),
         })
     return pd.DataFrame(lines).set_index("model")
+
+
+def runs_of(results: dict, row: str, size: str) -> list[dict]:
+    """A committed multi-seed results file's runs of one row at one training size."""
+    return [r for r in results["runs"].values() if r["row"] == row and r["size"] == size]
+
+
+def validation_by_seed(results: dict, rows: list[str], size: str) -> pd.DataFrame:
+    """Validation accuracy of ``rows`` seed by seed at one training size, a column per row (named
+    as in the results file): what a default is chosen on. A seed one row lacks shows NaN."""
+    names = results["row_names"]
+    return pd.DataFrame({names[row]: {r["seed"]: r["validation"]["accuracy"] for r in runs_of(results, row, size)}
+                         for row in rows}).sort_index().rename_axis("seed")
 
 
 def trials_table(results: dict) -> pd.DataFrame:
