@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
+import queue
 import re
 import sys
 import time
-import multiprocessing
-import queue
 from datetime import datetime
 from pathlib import Path
 
