@@ -44,7 +44,8 @@ PROFILES = {
     "quick": Profile(
         name="quick",
         model=BUNDLED_MODEL,
-        chinese_model=BUNDLED_CHINESE_MODEL,
+        # chosen on validation over bundled-minilm-zh (chapter 5b.6, benchmarks/results/chinese_transfer.md)
+        chinese_model=BUNDLED_MULTILINGUAL_MODEL,
         chinese_max_length=128,
         multilingual_model=BUNDLED_MULTILINGUAL_MODEL,
         multilingual_max_length=128,

@@ -64,7 +64,7 @@ def built_encoder():
 
 
 @pytest.mark.slow
-def test_cli_picks_the_chinese_encoder_and_char_baseline_for_a_chinese_csv(built_encoder, tmp_path):
+def test_cli_picks_the_chinese_encoder_and_char_baseline_for_a_chinese_csv(tmp_path):
     reviews = data.load("chinese_reviews", train_size=240, eval_size=30)
     rows = [(t, n) for split in reviews.values() for t, n in zip(split["text"], split.features["label"].int2str(split["label"]))]
     path = tmp_path / "my_reviews.csv"
@@ -75,10 +75,10 @@ def test_cli_picks_the_chinese_encoder_and_char_baseline_for_a_chinese_csv(built
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "model=bundled-minilm-zh" in done.stdout and "language=zh" in done.stdout
+    assert "model=bundled-e5-small" in done.stdout and "language=zh" in done.stdout
     assert "char n-gram TF-IDF" in done.stdout
     info = json.loads((tmp_path / "run" / "bertclf.json").read_text())
-    assert info["config"]["model"] == "bundled-minilm-zh"
+    assert info["config"]["model"] == "bundled-e5-small" and info["config"]["freeze_word_embeddings"]
 
 
 def test_the_built_encoder_is_a_plain_transformers_directory_with_a_model_card(built_encoder):

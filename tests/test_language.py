@@ -322,7 +322,9 @@ def test_each_language_gets_the_profiles_encoder():
     assert (full_other.model, full_other.max_length) == ("intfloat/multilingual-e5-small", 256)
     assert other.freeze_word_embeddings and full_other.freeze_word_embeddings, "the profiles' choice for e5"
     assert not train.TrainConfig.from_profile(quick, language="other", model="my-model").freeze_word_embeddings
-    assert not train.TrainConfig.from_profile(quick, language="zh").freeze_word_embeddings
+    chinese = train.TrainConfig.from_profile(quick, language="zh")
+    assert chinese.model == "bundled-e5-small" and chinese.freeze_word_embeddings, "chosen in 5b.6"
+    assert not train.TrainConfig.from_profile(quick, language="zh", model="bundled-minilm-zh").freeze_word_embeddings
     assert train.TrainConfig.from_profile(quick, language="en").model == quick.model
     assert train.TrainConfig.from_profile(quick, language="zh").model == quick.chinese_model
     assert train.TrainConfig.from_profile(quick, language="other", model="my-model").model == "my-model"
