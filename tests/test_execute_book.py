@@ -88,7 +88,7 @@ def test_a_failing_chapter_ends_the_one_still_running_and_its_kernel(tmp_path):
 
 
 def dies(path: str) -> None:
-    """A chapter's process that ends without a word, as the kernel's OOM killer would end it."""
+    """A chapter's process that ends without a result and with a nonzero exit code, as a killed one does."""
     os._exit(9)
 
 
