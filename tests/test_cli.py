@@ -111,3 +111,17 @@ def test_train_keeps_a_users_test_file(tiny_model_dir, tmp_path, capsys):
     splits = runs.run_info(tmp_path / "run3")["splits"]
     assert code == 0 and [splits[k]["rows"] for k in ("train", "validation", "test")] == [60, 60, 60]
     assert cli.main(["train", "--dataset", "tweets", "--test-csv", str(tmp_path / "test.csv")]) == 2
+
+
+@pytest.mark.parametrize("command", ["train", "pretrain"])
+def test_the_settings_resume_refuses_are_named_by_flags_the_command_has(command, capsys):
+    from bertclf.cli.parser import build_parser, flag
+    from bertclf.cli.pretraining import PRETRAIN_SETTINGS
+    from bertclf.cli.training import RUN_SETTINGS
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    help_text = capsys.readouterr().out
+    settings = RUN_SETTINGS if command == "train" else PRETRAIN_SETTINGS
+    assert [name for name in settings if f"{flag(name)} " not in help_text.replace("\n", " ")] == []
+    assert flag("learning_rate") == "--lr" and flag("max_length") == "--max-length"

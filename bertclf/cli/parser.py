@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace the trained model already in --out")
     train.add_argument("--model", help="Hub id or local directory (default: the profile's)")
     train.add_argument("--epochs", type=int)
-    train.add_argument("--lr", type=float, dest="learning_rate")
+    train.add_argument(flag("learning_rate"), type=float, dest="learning_rate")
     train.add_argument("--batch-size", type=int)
     train.add_argument("--max-length", type=int)
     train.add_argument("--patience", type=int, help="early stopping: epochs without improvement")
@@ -72,11 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def flag(command: str, dest: str) -> str:
-    """The command-line flag of option ``dest`` of ``command`` (``learning_rate`` → ``--lr``)."""
-    parser = build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
-    return next(a.option_strings[0] for a in sub._actions if a.dest == dest and a.option_strings)
+# options whose flag is not their name with dashes: the one table that maps them both ways
+SHORT_FLAGS = {"learning_rate": "--lr"}
+
+
+def flag(dest: str) -> str:
+    """The command-line flag of option ``dest`` (``learning_rate`` → ``--lr``, ``max_length`` → ``--max-length``)."""
+    return SHORT_FLAGS.get(dest, "--" + dest.replace("_", "-"))
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -110,7 +112,7 @@ def _add_pretrain_parsers(commands) -> None:
     pretrain.add_argument("--steps", type=int, default=1000)
     pretrain.add_argument("--batch-size", type=int, default=32)
     pretrain.add_argument("--block-size", type=int, default=128, help="tokens per training block")
-    pretrain.add_argument("--lr", type=float, default=5e-4, dest="learning_rate")
+    pretrain.add_argument(flag("learning_rate"), type=float, default=5e-4, dest="learning_rate")
     pretrain.add_argument("--train", default="all", choices=["all", "embeddings"], help="which parameters learn")
     pretrain.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     pretrain.add_argument("--seed", type=int, default=0)

@@ -36,7 +36,7 @@ def given(args: argparse.Namespace, command: str, names: tuple[str, ...]) -> lis
     from bertclf.cli.parser import build_parser, flag
 
     defaults = vars(build_parser().parse_args([command]))
-    return [flag(command, name) for name in names if getattr(args, name) != defaults.get(name)]
+    return [flag(name) for name in names if getattr(args, name) != defaults.get(name)]
 
 
 def _config(args: argparse.Namespace, language: str):
