@@ -119,3 +119,19 @@ def test_validation_by_seed_sets_two_rows_side_by_side_at_one_size():
     assert list(quick.columns) == ["minilm-zh", "e5"] and list(quick.index) == [0, 1]
     assert quick.loc[0, "e5"] == 0.85 and np.isnan(quick.loc[1, "e5"])  # a seed e5 lacks
     assert book.validation_by_seed(results, ["main", "e5"], "all").loc[0].tolist() == [0.86, 0.88]
+
+
+def test_trials_table_sets_one_encoders_trials_under_its_profile_settings_by_epoch():
+    def run(accuracies, **config):
+        return {"history": [{"epoch": e, "val_accuracy": a} for e, a in enumerate(accuracies, 1)],
+                "validation": {"accuracy": max(accuracies)}, "config": config}
+
+    results = {"runs": {"main/quick/0": run([0.82, 0.84], learning_rate=5e-5, epochs=2),
+                        "e5/quick/0": run([0.83, 0.85], learning_rate=5e-5, epochs=2, freeze_word_embeddings=True)},
+               "trials": {"main": {"3 epochs": run([0.8, 0.83, 0.84])}, "e5": {"lr 1e-4": run([0.84, 0.86])}}}
+    e5 = book.trials_table(results, "e5")
+    assert list(e5.index) == ["the profile's (learning rate 5e-5, 2 epochs, word embeddings frozen)", "lr 1e-4"]
+    assert e5["best validation accuracy"].tolist() == [0.85, 0.86]
+    main = book.trials_table(results)  # the main encoder's by default; a third epoch is a third column
+    assert main.index[0] == "the profile's (learning rate 5e-5, 2 epochs)" and main.shape == (2, 4)
+    assert np.isnan(main.iloc[0]["validation accuracy, epoch 3"])

@@ -48,15 +48,21 @@ def validation_by_seed(results: dict, rows: list[str], size: str) -> pd.DataFram
                          for row in rows}).sort_index().rename_axis("seed")
 
 
-def trials_table(results: dict) -> pd.DataFrame:
-    """Validation accuracy of the fine-tuning settings tried for the main Chinese encoder,
-    next to the profile's settings (the main row, seed 0, at the quick size)."""
-    default = results["runs"]["main/quick/0"]
-    lines = [{"settings": "the profile's (learning rate 5e-5, 2 epochs)", **_by_epoch(default)}]
-    lines += [{"settings": name, **_by_epoch(trial)} for name, trial in results.get("trials", {}).items()]
+def trials_table(results: dict, row: str = "main") -> pd.DataFrame:
+    """Validation accuracy of the fine-tuning settings tried for one encoder (``row``), next to
+    the profile's settings (that row's run with seed 0 at the quick size)."""
+    default = results["runs"][f"{row}/quick/0"]
+    lines = [{"settings": f"the profile's ({_settings(default['config'])})", **_by_epoch(default)}]
+    lines += [{"settings": name, **_by_epoch(trial)} for name, trial in results.get("trials", {}).get(row, {}).items()]
     frame = pd.DataFrame(lines).set_index("settings")
     epochs = sorted((c for c in frame if c != "best validation accuracy"), key=lambda c: int(c.split()[-1]))
     return frame[[*epochs, "best validation accuracy"]]
+
+
+def _settings(config: dict) -> str:
+    rate = f"{config['learning_rate']:g}".replace("e-0", "e-")  # 5e-05 → 5e-5
+    frozen = ", word embeddings frozen" if config.get("freeze_word_embeddings") else ""
+    return f"learning rate {rate}, {config['epochs']} epochs{frozen}"
 
 
 def _by_epoch(run: dict) -> dict:
