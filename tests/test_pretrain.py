@@ -62,6 +62,15 @@ def test_embeddings_only_leaves_the_body_unchanged(corpus, tokenizer, tmp_path):
     assert not torch.equal(embeddings, model.get_input_embeddings().weight)
 
 
+def test_body_only_keeps_the_word_embeddings_and_trains_the_rest(corpus, tokenizer, tmp_path):
+    model = tiny_lm(tokenizer)
+    layer = model.bert.encoder.layer[0].output.dense.weight.detach().clone()
+    embeddings = model.get_input_embeddings().weight.detach().clone()
+    pretrain.pretrain(model, tokenizer, corpus, tmp_path, pretrain.PretrainConfig(**{**CONFIG, "train": "body"}))
+    assert torch.equal(embeddings, model.get_input_embeddings().weight)  # and the output layer tied to them
+    assert not torch.equal(layer, model.bert.encoder.layer[0].output.dense.weight)
+
+
 def test_interrupt_keeps_the_checkpoint_and_resume_matches(corpus, tokenizer, tmp_path, monkeypatch):
     config = pretrain.PretrainConfig(**CONFIG)
     reference = pretrain.pretrain(tiny_lm(tokenizer), tokenizer, corpus, tmp_path / "reference", config)

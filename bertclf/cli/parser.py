@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# options whose flag is not their name with dashes: the one table that maps them both ways
+# options whose flag is not their name with dashes (dest → flag): every other flag is its dest with dashes
 SHORT_FLAGS = {"learning_rate": "--lr"}
 
 
@@ -113,7 +113,8 @@ def _add_pretrain_parsers(commands) -> None:
     pretrain.add_argument("--batch-size", type=int, default=32)
     pretrain.add_argument("--block-size", type=int, default=128, help="tokens per training block")
     pretrain.add_argument(flag("learning_rate"), type=float, default=5e-4, dest="learning_rate")
-    pretrain.add_argument("--train", default="all", choices=["all", "embeddings"], help="which parameters learn")
+    pretrain.add_argument("--train", default="all", choices=["all", "embeddings", "body"],
+                          help="which parameters learn (body: all but the word embeddings)")
     pretrain.add_argument("--checkpoint-every", type=int, default=100, help="steps between checkpoints")
     pretrain.add_argument("--seed", type=int, default=0)
     pretrain.add_argument("--device", help="cpu, cuda … (default: cuda if present)")

@@ -33,7 +33,7 @@ from bertclf.data.corpora import people_daily_lines
 from bertclf.data.sources import load
 from bertclf.encoders.cache import build_key, cache_root, cached_build, model_problem
 from bertclf.encoders.card import encoder_card
-from bertclf.encoders.pretrain import PretrainConfig, load_masked_lm, pretrain
+from bertclf.encoders.pretrain import PretrainConfig, load_masked_lm, pretrain, save_with_pooler
 from bertclf.encoders.vocab_transfer import extend_vocabulary, frequent_tokens, read_cedict
 from bertclf.environment import versions
 from bertclf.errors import BertclfError
@@ -116,7 +116,7 @@ def build_chinese_encoder(out_dir: Path, recipe: ChineseRecipe) -> dict:
         result = pretrain(model, tokenizer, texts, out_dir, _mlm_config(recipe), desc="MLM adaptation")
         model, losses = result.model, result.losses
     tokenizer.save_pretrained(out_dir)
-    _keep_pooler(model, base_dir(recipe), out_dir)
+    save_with_pooler(model, base_dir(recipe), out_dir)
     record = {
         "recipe": asdict(recipe), "new_characters": len(chars), "new_words": len(words),
         "initialisation": str(report), "pretraining_texts": len(texts),
@@ -136,17 +136,6 @@ def _mlm_config(recipe: ChineseRecipe) -> PretrainConfig:
         learning_rate=recipe.mlm_learning_rate, train=recipe.mlm_train, seed=recipe.seed,
         checkpoint_every=max(recipe.mlm_steps // 4, 1),
     )
-
-
-def _keep_pooler(model, base: Path, out_dir: Path) -> None:
-    """Save with the base encoder's pooler, so that a classifier built on it starts from the
-    base model's pooler as it would from the base (a masked LM has no pooler of its own)."""
-    from transformers import BertModel
-
-    pooler = from_directory(BertModel, base).pooler.state_dict()
-    state = {k: v for k, v in model.state_dict().items() if k != "cls.predictions.decoder.weight"}
-    state.update({f"bert.pooler.{k}": v for k, v in pooler.items()})
-    model.save_pretrained(out_dir, state_dict=state)
 
 
 def check_unseen(data_info: dict, recipe: ChineseRecipe | None = None) -> None:

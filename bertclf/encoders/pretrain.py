@@ -10,7 +10,8 @@ more than the whole encoder. Loss: cross-entropy against the original tokens.
 It starts from random weights (:func:`new_masked_lm`, a config of layers, hidden size and
 heads) or from an existing encoder (:func:`load_masked_lm`), and can train only part of the
 model (``train="embeddings"``: the word embeddings and the MLM head, the body frozen, as in
-Artetxe et al. 2020). It runs on Accelerate like :func:`bertclf.train.fit`, shows a progress
+Artetxe et al. 2020; ``train="body"``: everything but the word embeddings, for an encoder
+fine-tuned with them frozen). It runs on Accelerate like :func:`bertclf.train.fit`, shows a progress
 bar, checkpoints atomically every ``checkpoint_every`` steps and resumes exactly: every
 step's randomness (masking, dropout, batch) is a function of the seed and the step number.
 """
@@ -31,6 +32,7 @@ from datasets import Dataset
 from transformers import (
     BertConfig,
     BertForMaskedLM,
+    BertModel,
     DataCollatorForLanguageModeling,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -49,7 +51,7 @@ from bertclf.runs.lock import locked
 CHECKPOINT_FILE = "pretrain_checkpoint.pt"
 HISTORY_FILE = "pretrain_history.json"
 ARGS_FILE = "pretrain_args.json"  # the command line of `bertclf pretrain`, for --resume
-TRAINABLE = ("all", "embeddings")
+TRAINABLE = ("all", "embeddings", "body")
 
 
 @dataclass
@@ -64,7 +66,7 @@ class PretrainConfig:
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0
     mlm_probability: float = 0.15
-    train: str = "all"  # "all", or "embeddings": word embeddings + MLM head, the body frozen
+    train: str = "all"  # "all"; "embeddings": word embeddings + MLM head, the body frozen; "body": all but the word embeddings
     checkpoint_every: int = 100  # steps between checkpoints (bounds the work an interrupt loses)
     seed: int = 0
     device: str | None = None
@@ -115,6 +117,15 @@ def load_masked_lm(model_dir: str | Path, tokenizer: PreTrainedTokenizerBase | N
     return model
 
 
+def save_with_pooler(model: BertForMaskedLM, base: str | Path, out_dir: str | Path) -> None:
+    """Save ``model`` to ``out_dir`` with the pooler of the encoder in ``base``, so that a classifier
+    built on it starts from the pooler it would have had on ``base`` (a masked LM has none)."""
+    pooler = from_directory(BertModel, base).pooler.state_dict()
+    state = {k: v for k, v in model.state_dict().items() if k != "cls.predictions.decoder.weight"}
+    state.update({f"bert.pooler.{k}": v for k, v in pooler.items()})
+    model.save_pretrained(out_dir, state_dict=state)
+
+
 def pack_blocks(texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, block_size: int) -> torch.Tensor:
     """Tokenize ``texts``, join them with ``[SEP]`` and cut the stream into blocks of
     ``block_size`` tokens, each framed by ``[CLS]`` … ``[SEP]`` (no padding anywhere)."""
@@ -135,11 +146,15 @@ def pack_blocks(texts: Iterable[str], tokenizer: PreTrainedTokenizerBase, block_
 
 
 def choose_trainable(model: PreTrainedModel, which: str) -> int:
-    """Freeze all but the chosen parameters; returns how many train."""
+    """Freeze all but the chosen parameters (:data:`TRAINABLE`); returns how many train. The
+    output layer is tied to the word embeddings: ``"body"`` keeps both, and trains its bias."""
     embeddings = model.get_input_embeddings().weight
     head = {id(p) for p in _mlm_head(model).parameters()}
     for param in model.parameters():
-        param.requires_grad = which == "all" or param is embeddings or id(param) in head
+        if which == "body":
+            param.requires_grad = param is not embeddings
+        else:
+            param.requires_grad = which == "all" or param is embeddings or id(param) in head
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
