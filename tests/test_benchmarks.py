@@ -141,3 +141,25 @@ def test_a_results_file_keeps_the_date_and_machine_of_its_earlier_runs(capsys):
     assert "Earlier runs: 2026-11-26, a faster machine" in provenance_markdown(third)
     show_provenance(third)
     assert "earlier runs: 2026-11-26, a faster machine" in capsys.readouterr().out
+
+
+def test_the_mean_pooled_variant_reads_the_mean_of_the_real_tokens(tiny_bert, tmp_path):
+    """benchmarks.encoder_variants' classifier: the same weights, the head on the mean of the
+    last layer over the attention mask, so padding a text changes nothing."""
+    from benchmarks.encoder_variants import MeanPooledClassifier, mean_pooled
+    from bertclf.models.cls_forward import classifier_logits
+    from bertclf.models.load import load_classifier, load_tokenizer
+
+    model = load_classifier(str(mean_pooled(tiny_bert, tmp_path / "mean")), ["neg", "pos"]).eval()
+    base = load_classifier(str(tiny_bert), ["neg", "pos"]).eval()
+    assert isinstance(model, MeanPooledClassifier)
+    assert torch.equal(model.bert.encoder.layer[1].output.dense.weight, base.bert.encoder.layer[1].output.dense.weight)
+    tokenizer = load_tokenizer(str(tiny_bert))
+    alone = dict(tokenizer(["a fine day"], return_tensors="pt"))
+    padded = dict(tokenizer(["a fine day", "a much longer text than the first one"], padding=True, return_tensors="pt"))
+    with torch.no_grad():
+        hidden = model.bert(**alone).last_hidden_state
+        by_hand = model.classifier(model.bert.pooler.activation(model.bert.pooler.dense(hidden.mean(1))))
+        assert torch.allclose(classifier_logits(model, alone), by_hand, atol=1e-6)
+        assert torch.allclose(classifier_logits(model, padded)[:1], by_hand, atol=1e-5)
+        assert not torch.allclose(classifier_logits(base, alone), by_hand, atol=1e-3)  # [CLS] reads otherwise
