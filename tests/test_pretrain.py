@@ -94,7 +94,7 @@ def test_interrupt_keeps_the_checkpoint_and_resume_matches(corpus, tokenizer, tm
 
 def test_bad_settings_are_clear_errors(tokenizer, tmp_path):
     with pytest.raises(BertclfError, match="train must be one of"):
-        pretrain.PretrainConfig(train="body")
+        pretrain.PretrainConfig(train="head")
     with pytest.raises(BertclfError, match="no text to pretrain on"):
         pretrain.pack_blocks(["", "  "], tokenizer, 32)
     with pytest.raises(BertclfError, match="nothing to resume"):
