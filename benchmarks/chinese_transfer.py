@@ -95,9 +95,9 @@ def save(results: dict) -> None:
     (RESULTS_DIR / "chinese_transfer.md").write_text(markdown(results))
 
 
-def variant(row: str, name: str, work: Path) -> str:
-    """The model directory of ``row``'s encoder changed as ``name`` says (:mod:`benchmarks.encoder_variants`)."""
-    base = resolve(encoder(row, work)[0])
+def variant(row: str, model: str, name: str, work: Path) -> str:
+    """The model directory of ``row``'s encoder ``model`` changed as ``name`` says (:mod:`benchmarks.encoder_variants`)."""
+    base = resolve(model)
     if name == "mean-pooled":
         return str(encoder_variants.mean_pooled(base, work / f"{row}-mean-pooled"))
     return str(encoder_variants.mlm_adapted(base, work / f"{row}-mlm-{E5_MLM.steps}", E5_MLM))
@@ -119,9 +119,10 @@ def run_trial(row: str, name: str, dsd, work: Path) -> dict:
     slug = "-".join(f"{key}={value}" for key, value in overrides.items())
     start = time.perf_counter()
     changed = overrides.pop("encoder", None)
-    model = variant(row, changed, work) if changed else encoder(row, work)[0]
+    base = encoder(row, work)[0]
+    model = variant(row, base, changed, work) if changed else base
     build_minutes = (time.perf_counter() - start) / 60
-    config = train.TrainConfig.from_profile(language="zh", model=encoder(row, work)[0], seed=0)
+    config = train.TrainConfig.from_profile(language="zh", model=base, seed=0)
     config = replace(config, model=model, **overrides)  # the row's frozen word embeddings stay frozen
     start = time.perf_counter()
     result = train.fit(dsd, work / f"trial-{row}-{slug}", config, evaluate_test=False)
