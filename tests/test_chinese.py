@@ -76,6 +76,8 @@ def test_cli_picks_the_chinese_encoder_and_char_baseline_for_a_chinese_csv(tmp_p
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "model=bundled-e5-small" in done.stdout and "language=zh" in done.stdout
+    settings = next(line for line in done.stdout.splitlines() if line.startswith("[bertclf] profile="))
+    assert " epochs=1 " in settings, "the settings line names the run's epochs, not the profile's"
     assert "char n-gram TF-IDF" in done.stdout
     info = json.loads((tmp_path / "run" / "bertclf.json").read_text())
     assert info["config"]["model"] == "bundled-e5-small" and info["config"]["freeze_word_embeddings"]

@@ -99,7 +99,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             print(f"[bertclf] {data_module.split_note(dsd)}", flush=True)
         config, language = choose_config(args, dsd["train"]["text"])  # its language picks the encoder
         out = args.out or Path("runs") / (args.dataset or args.csv.stem)
-        print(describe(model=config.model, max_length=config.max_length, train_size=len(dsd["train"]),
+        print(describe(model=config.model, epochs=config.epochs, lr=f"{config.learning_rate:g}",
+                       batch=config.batch_size, max_length=config.max_length, train_size=len(dsd["train"]),
                        data=args.dataset or args.csv, language=language), flush=True)
         result = train.fit(dsd, out, config, overwrite=args.overwrite)
     test = result.test_metrics
