@@ -44,7 +44,7 @@ ROWS = {
     "mlm": (f"dictionary-initialised + MLM-adapted ({MLM_STEPS} steps)", chinese.with_recipe(mlm_steps=MLM_STEPS)),
     "zero": (f"small BERT pretrained from zero ({FROM_ZERO_STEPS} MLM steps)", "from-zero"),
     "e5": ("multilingual e5-small, word embeddings frozen (bundled-e5-small)", "bundled-e5-small"),
-    "e5-3": ("multilingual e5-small, 3 epochs (profile: 2)", "bundled-e5-small"),
+    "e5-3": ("multilingual e5-small, word embeddings frozen, 3 epochs (profile: 2)", "bundled-e5-small"),
 }
 ROW_SETTINGS = {"e5-3": {"epochs": 3}}  # a row's fine-tuning settings where they differ from the profile's
 # MLM adaptation of e5 before fine-tuning: one pass over the training reviews' 5,805 blocks of 128
